@@ -1,7 +1,8 @@
 import type { TimerHandle } from '../clock.js';
 import { InvalidParameterError } from '../errors.js';
 import { type LinkParams, linkParams } from './link.js';
-import type { LinkEnd, SimHost, SimNetwork } from './network.js';
+import type { LinkEnd, SimNetwork } from './network.js';
+import type { SimHost } from './sim-host.js';
 import type { JsonValue } from './trace.js';
 
 /** Fields every fault event has: when it happens, in virtual ms since the network started. */

@@ -25,16 +25,10 @@ export {
   type LinkParams,
   linkParams,
 } from './link.js';
-export {
-  type HostOptions,
-  type LinkEnd,
-  type NatOptions,
-  SimHost,
-  SimNetwork,
-  type SimNetworkOptions,
-  SimSocket,
-} from './network.js';
+export type { NatOptions } from './nat.js';
+export { type LinkEnd, SimNetwork, type SimNetworkOptions } from './network.js';
 export { type LinkPreset, PRESET_NAMES, PRESETS, presetLinks } from './presets.js';
+export { type HostOptions, SimHost, SimSocket } from './sim-host.js';
 export {
   formatTraceRecord,
   hashBytes,
