@@ -24,6 +24,8 @@ export interface SimNetworkOptions {
 /** Either side of a link: a host (all its addresses) or one address. */
 export type LinkEnd = SimHost | string;
 
+const SLAB_BYTES = 256 * 1024;
+
 /** A packet in flight: one object per copy, scheduled directly on the event queue. */
 class Packet implements SimEvent, TracedPacket {
   time = 0;
@@ -68,6 +70,8 @@ export class SimNetwork {
   private readonly links: PairTable<Link> = new Map();
   private readonly blocked = new Set<number>();
   private packetCount = 0;
+  private slab = new Uint8Array(SLAB_BYTES);
+  private slabOffset = 0;
 
   constructor(options: SimNetworkOptions) {
     this.seed = options.seed;
@@ -281,7 +285,7 @@ export class SimNetwork {
   send(socket: SimSocket, data: Uint8Array, to: SocketAddress): void {
     const source = socket.host;
     const now = this.clock.now();
-    const copy = data.slice();
+    const copy = this.copy(data);
     const from =
       source.nat !== null && !socket.dead ? source.nat.outbound(socket, now) : socket.localAddress;
     const packet = new Packet(this, ++this.packetCount, copy, from, to, source, hashBytes(copy));
@@ -294,7 +298,15 @@ export class SimNetwork {
     const duplicate = link.duplicates();
     this.launch(packet, link);
     if (duplicate) {
-      const twin = new Packet(this, packet.id, data.slice(), from, to, source, packet.payloadHash);
+      const twin = new Packet(
+        this,
+        packet.id,
+        this.copy(data),
+        from,
+        to,
+        source,
+        packet.payloadHash,
+      );
       this.trace.duplicated(twin);
       this.launch(twin, link);
     }
@@ -309,6 +321,25 @@ export class SimNetwork {
     }
     this.trace.delivered(packet);
     socket.receive(packet.data, packet.from);
+  }
+
+  /**
+   * A private copy of a datagram, carved from a shared slab as Node carves small Buffers: one
+   * allocation per slab instead of one backing store per packet. A slab lives while any of its
+   * packets does.
+   */
+  private copy(data: Uint8Array): Uint8Array {
+    const size = data.length;
+    if (size > SLAB_BYTES >>> 3) return new Uint8Array(data);
+    if (this.slabOffset + size > SLAB_BYTES) {
+      this.slab = new Uint8Array(SLAB_BYTES);
+      this.slabOffset = 0;
+    }
+    const copy = this.slab.subarray(this.slabOffset, this.slabOffset + size);
+    copy.set(data);
+    // Word alignment lets the trace hash read whole words.
+    this.slabOffset += (size + 7) & ~7;
+    return copy;
   }
 
   /** The link a datagram leaves on, or why it cannot leave. */

@@ -72,25 +72,45 @@ const REASON_CODES: Record<DropReason | Damage, number> = {
 const float = new Float64Array(1);
 const floatWords = new Uint32Array(float.buffer);
 
-/** 32-bit hash of bytes (murmur3-style mixing); not cryptographic, only a fingerprint. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Word view of the buffer hashed last: packets come from a few shared slabs, so it is reused. */
+let wordBuffer: ArrayBufferLike | null = null;
+let wordView: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+function mixWord(h: number, word: number): number {
+  const x = Math.imul(h ^ word, 0x9e3779b1);
+  return (x << 13) | (x >>> 19);
+}
+
+/**
+ * 32-bit fingerprint of bytes, one multiplication per 4-byte word (the per-packet cost of the
+ * trace); not cryptographic. Aligned input on little-endian machines is read as whole words, the
+ * rest byte by byte in the same little-endian order, so the value never depends on alignment.
+ */
 export function hashBytes(data: Uint8Array): number {
-  let h = 0x9747b28c ^ data.length;
   const words = data.length >>> 2;
-  for (let i = 0; i < words; i++) {
-    const j = i << 2;
-    let k =
-      (data[j] as number) |
-      ((data[j + 1] as number) << 8) |
-      ((data[j + 2] as number) << 16) |
-      ((data[j + 3] as number) << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-    h ^= k;
-    h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
+  let h = 0x9747b28c ^ data.length;
+  if (LITTLE_ENDIAN && (data.byteOffset & 3) === 0) {
+    if (data.buffer !== wordBuffer) {
+      wordBuffer = data.buffer;
+      wordView = new Int32Array(data.buffer, 0, data.buffer.byteLength >>> 2);
+    }
+    const view = wordView;
+    const start = data.byteOffset >>> 2;
+    for (let i = start; i < start + words; i++) h = mixWord(h, view[i] as number);
+  } else {
+    for (let i = 0; i < words; i++) {
+      const j = i << 2;
+      h = mixWord(
+        h,
+        (data[j] as number) |
+          ((data[j + 1] as number) << 8) |
+          ((data[j + 2] as number) << 16) |
+          ((data[j + 3] as number) << 24),
+      );
+    }
   }
-  for (let j = words << 2; j < data.length; j++) {
-    h = Math.imul(h ^ (data[j] as number), 0x01000193);
-  }
+  for (let j = words << 2; j < data.length; j++) h = mixWord(h, data[j] as number);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
