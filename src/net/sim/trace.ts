@@ -22,7 +22,12 @@ interface PacketFields {
 
 /** One line of the trace. */
 export type TraceRecord =
-  | (PacketFields & { readonly ev: 'sent' | 'delivered' | 'duplicated' })
+  | (PacketFields & {
+      readonly ev: 'sent';
+      /** Fingerprint of the payload as sent (8 hex digits), so runs can be compared by content. */
+      readonly hash: string;
+    })
+  | (PacketFields & { readonly ev: 'delivered' | 'duplicated' })
   | (PacketFields & { readonly ev: 'dropped'; readonly reason: DropReason })
   | (PacketFields & { readonly ev: 'corrupted'; readonly damage: Damage; readonly detail: number })
   | {
@@ -186,7 +191,10 @@ export class Trace {
   sent(packet: TracedPacket): void {
     this.stats.sent++;
     this.mixPacket(EVENT_CODES.sent, packet, packet.payloadHash);
-    if (this.listeners.size > 0) this.emit({ ...this.fields(packet), ev: 'sent' });
+    if (this.listeners.size > 0) {
+      const hash = packet.payloadHash.toString(16).padStart(8, '0');
+      this.emit({ ...this.fields(packet), ev: 'sent', hash });
+    }
   }
 
   delivered(packet: TracedPacket): void {
