@@ -3,12 +3,7 @@ import type { Damage, DropReason } from './link.js';
 
 /** A JSON value, as upper layers may attach to their trace records. */
 export type JsonValue =
-  | string
-  | number
-  | boolean
-  | null
-  | readonly JsonValue[]
-  | { readonly [key: string]: JsonValue };
+  string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 interface PacketFields {
   /** Virtual time, ms. */
