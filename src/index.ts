@@ -27,3 +27,4 @@ export {
 } from './net/errors.js';
 export { Prng, type PrngState } from './net/prng.js';
 export { cryptoRandom, type RandomSource, seededRandom } from './net/random.js';
+export { type UdpBindOptions, UdpSocket, type UdpSocketStats } from './net/udp.js';
