@@ -154,6 +154,9 @@ export function faultPlanArb(constraints: FaultPlanConstraints): fc.Arbitrary<Fa
       throw new InvalidParameterError('kinds', `cannot generate ${kind} events`);
     return arb;
   });
+  if (choices.length === 0) {
+    throw new InvalidParameterError('kinds', 'no kind to generate (nat-rebind needs natHosts)');
+  }
   const events = fc.array(fc.oneof(...choices), { maxLength: constraints.maxEvents ?? 8 });
   return events.map((list) => {
     const sorted = [...list].sort((x, y) => x.at - y.at);

@@ -12,6 +12,8 @@ export interface SimEvent {
    * dead, until it surfaces.
    */
   pending: boolean;
+  /** True while the event sits in the heap, live or cancelled; owned by the queue. */
+  queued: boolean;
   fire(): void;
 }
 
@@ -34,7 +36,14 @@ export class EventQueue {
     return this.heap.length - this.cancelledCount;
   }
 
+  /**
+   * Schedules `event` at `time`. An event may be pushed again at any point: if it is still in the
+   * heap (waiting, or cancelled and not yet swept) its old entry goes first, because changing the
+   * key of an entry in place would break the heap order.
+   */
   push(event: SimEvent, time: number): void {
+    if (event.queued) this.evict(event);
+    event.queued = true;
     event.time = time;
     event.seq = this.nextSeq++;
     event.pending = true;
@@ -84,6 +93,7 @@ export class EventQueue {
   private removeTop(): SimEvent | undefined {
     const heap = this.heap;
     const top = heap[0];
+    if (top !== undefined) top.queued = false;
     const last = heap.pop();
     if (top === undefined || last === undefined || heap.length === 0) return top;
     this.siftDown(last, 0);
@@ -107,8 +117,21 @@ export class EventQueue {
     heap[i] = event;
   }
 
+  /** Removes `event` from the heap; rare (a re-push before the old entry left), so O(n) is fine. */
+  private evict(event: SimEvent): void {
+    if (event.pending) {
+      event.pending = false;
+      this.cancelledCount++;
+    }
+    this.compact();
+  }
+
   private compact(): void {
-    const live = this.heap.filter((event) => event.pending);
+    const live: SimEvent[] = [];
+    for (const event of this.heap) {
+      if (event.pending) live.push(event);
+      else event.queued = false;
+    }
     this.heap = live;
     this.cancelledCount = 0;
     for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(live[i] as SimEvent, i);

@@ -64,6 +64,9 @@ export const IDEAL_LINK: LinkParams = Object.freeze({
   blackhole: false,
 });
 
+/** Rounding the drop-tail test forgives: a thousandth of a byte (datagrams are whole bytes). */
+const QUEUE_SLACK_BYTES = 1e-3;
+
 /** Why the simulator dropped a packet; the values appear in the trace. */
 export type DropReason =
   | 'loss'
@@ -176,7 +179,9 @@ export class Link {
     if (p.bandwidthBps !== Number.POSITIVE_INFINITY) {
       const bytesPerMs = p.bandwidthBps / 8000;
       const start = Math.max(this.busyUntil, now);
-      if ((start - now) * bytesPerMs + size > p.queueBytes) return 'queue-full';
+      // busyUntil carries float rounding; forgive far less than a byte of it, so that a queue of
+      // exactly N packets holds N at any rate.
+      if ((start - now) * bytesPerMs + size > p.queueBytes + QUEUE_SLACK_BYTES) return 'queue-full';
       this.busyUntil = start + size / bytesPerMs;
     } else {
       this.busyUntil = now;

@@ -31,6 +31,7 @@ class Packet implements SimEvent, TracedPacket {
   time = 0;
   seq = 0;
   pending = false;
+  queued = false;
 
   constructor(
     private readonly net: SimNetwork,

@@ -14,6 +14,7 @@ class Timer implements SimEvent {
   time = 0;
   seq = 0;
   pending = false;
+  queued = false;
 
   constructor(readonly callback: () => void) {}
 
