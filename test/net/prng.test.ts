@@ -1,22 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidParameterError } from '../../src/net/errors.js';
+import { parameterOf } from './fixtures.js';
 import { Prng, type PrngState } from '../../src/net/prng.js';
 
 const TWO_POW_32 = 2 ** 32;
 
 function draws(prng: Prng, count: number): number[] {
   return Array.from({ length: count }, () => prng.nextU32());
-}
-
-function parameterOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InvalidParameterError) return error.parameter;
-    throw error;
-  }
-  return undefined;
 }
 
 /** Pearson's chi-square statistic of `counts` against a uniform distribution. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidParameterError } from '../../../src/net/errors.js';
+import { parameterOf } from '../fixtures.js';
 import {
   faultPlanArb,
   gilbertElliottArb,
@@ -10,16 +10,6 @@ import { applyPlan, type FaultKind, type FaultPlan } from '../../../src/net/sim/
 import { IDEAL_LINK, linkParams } from '../../../src/net/sim/link.js';
 import { SimNetwork } from '../../../src/net/sim/network.js';
 import { numbered } from './fixtures.js';
-
-function parameterOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InvalidParameterError) return error.parameter;
-    throw error;
-  }
-  return undefined;
-}
 
 const HOSTS = ['a', 'b', 'c'];
 const DURATION = 500;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidParameterError } from '../../../src/net/errors.js';
+import { parameterOf } from '../fixtures.js';
 import { faultPlanArb } from '../../../src/net/sim/arbitraries.js';
 import { applyPlan, type FaultEvent, type FaultPlan } from '../../../src/net/sim/faults.js';
 import { SimNetwork } from '../../../src/net/sim/network.js';
@@ -28,16 +28,6 @@ function world(seed = 1, durationMs = 1000) {
   };
   net.clock.setTimer(0, tick);
   return { net, a, b, c, received };
-}
-
-function parameterOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InvalidParameterError) return error.parameter;
-    throw error;
-  }
-  return undefined;
 }
 
 describe('applyPlan', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parameterOf } from '../fixtures.js';
 import { MAX_UDP_PAYLOAD_IPV6 } from '../../../src/net/datagram-socket.js';
-import { InvalidParameterError } from '../../../src/net/errors.js';
 import { Prng } from '../../../src/net/prng.js';
 import { linkParamsArb } from '../../../src/net/sim/arbitraries.js';
 import {
@@ -14,16 +14,6 @@ import {
 import { SimNetwork } from '../../../src/net/sim/network.js';
 import type { TraceRecord } from '../../../src/net/sim/trace.js';
 import { collect, numbered, sequenceOf } from './fixtures.js';
-
-function parameterOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InvalidParameterError) return error.parameter;
-    throw error;
-  }
-  return undefined;
-}
 
 /** Hosts a -> b over one configured direction; every trace record is kept. */
 function line(params: Partial<LinkParams>, seed = 1) {
