@@ -1,0 +1,137 @@
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Clock } from '../../net/clock.js';
+import type { DatagramSocket, SocketAddress } from '../../net/datagram-socket.js';
+import type { CryptoSuite, KeyPair } from '../../crypto/suite.js';
+import type { InitiatorTiming } from '../../machines/handshake.machine.js';
+import { HandshakeInitiator, timestampSource } from './initiator.js';
+import {
+  type AcceptDecision,
+  type ConnectRequest,
+  HandshakeResponder,
+  type ResponderOptions,
+  type ResponderSession,
+} from './responder.js';
+import { PacketType, readHeader } from './wire.js';
+
+export interface HandshakeEndpointOptions extends Pick<
+  ResponderOptions,
+  'cookieThresholdPerSecond' | 'maxHalfOpen' | 'halfOpenTimeoutMs' | 'timestampCapacity'
+> {
+  readonly suite: CryptoSuite;
+  readonly clock: Clock;
+  readonly identity: KeyPair;
+  readonly socket: DatagramSocket;
+  /** Wall-clock milliseconds since the epoch, for INITIATE timestamps (`Date.now` in production). */
+  readonly wallClockMs: () => number;
+  /** Called with each session this endpoint answers, half-open. */
+  readonly onSession?: (session: ResponderSession) => void;
+  readonly accept?: (request: ConnectRequest) => AcceptDecision;
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+/** What {@link HandshakeEndpoint.connect} needs beyond the endpoint's own settings. */
+export interface ConnectOptions extends Partial<InitiatorTiming> {
+  readonly request?: Uint8Array;
+  readonly padTo?: number;
+}
+
+/** Counters of packets the endpoint could not route. */
+export interface EndpointStats {
+  /** Not a handshake packet of this version. */
+  unknownType: number;
+  /** A RESPONSE or cookie reply for no handshake in progress. */
+  unknownChannel: number;
+}
+
+/**
+ * One identity's handshakes on one socket: answers INITIATEs and routes RESPONSEs and cookie
+ * replies to the initiator that owns their channel id. Channel ids come from the suite's random
+ * source and are never reused while in use. The channel layer will take over the socket's other
+ * packet types; until then they are counted as unknown.
+ */
+export class HandshakeEndpoint {
+  readonly stats: EndpointStats = { unknownType: 0, unknownChannel: 0 };
+  readonly responder: HandshakeResponder;
+  readonly #options: HandshakeEndpointOptions;
+  readonly #initiators = new Map<number, HandshakeInitiator>();
+  readonly #inUse = new Set<number>();
+  readonly #timestamp: () => bigint;
+
+  constructor(options: HandshakeEndpointOptions) {
+    this.#options = options;
+    this.#timestamp = timestampSource(options.wallClockMs);
+    this.responder = new HandshakeResponder({
+      ...options,
+      send: (packet, to) => options.socket.send(packet, to),
+      allocateChannelId: () => this.#allocate(),
+      onSession: (session) => {
+        session.actor.subscribe((snapshot) => {
+          if (snapshot.status === 'done' && snapshot.value !== 'established') {
+            this.release(session.result.localChannelId);
+          }
+        });
+        options.onSession?.(session);
+      },
+    });
+    options.socket.onReceive((packet, from) => this.handle(packet, from));
+  }
+
+  /** Starts a handshake with the holder of `responderPublicKey` at `address`. */
+  connect(
+    responderPublicKey: Uint8Array,
+    address: SocketAddress,
+    options: ConnectOptions = {},
+  ): HandshakeInitiator {
+    const { suite, clock, identity, socket, inspect } = this.#options;
+    const channelId = this.#allocate();
+    const initiator = new HandshakeInitiator({
+      ...options,
+      suite,
+      clock,
+      identity,
+      inspect,
+      responderPublicKey,
+      address,
+      channelId,
+      timestamp: this.#timestamp,
+      send: (packet, to) => socket.send(packet, to),
+    });
+    this.#initiators.set(channelId, initiator);
+    void initiator.outcome.then((outcome) => {
+      this.#initiators.delete(channelId);
+      if (outcome.state !== 'established') this.release(channelId);
+    });
+    return initiator;
+  }
+
+  /** Routes one datagram from the socket. */
+  handle(packet: Uint8Array, from: SocketAddress): void {
+    const header = readHeader(packet);
+    if (header === null) {
+      this.stats.unknownType++;
+    } else if (header.type === PacketType.initiate) {
+      this.responder.handle(packet, from);
+    } else {
+      const initiator = this.#initiators.get(header.channelId);
+      if (initiator === undefined) this.stats.unknownChannel++;
+      else initiator.handle(packet, from);
+    }
+  }
+
+  /** Frees a channel id once the channel that used it is gone. */
+  release(channelId: number): void {
+    this.#inUse.delete(channelId);
+  }
+
+  #allocate(): number {
+    for (;;) {
+      const bytes = this.#options.suite.randomBytes(4);
+      const id = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+      // 0 is never an id, so that a zeroed field cannot name a channel.
+      if (id !== 0 && !this.#inUse.has(id)) {
+        this.#inUse.add(id);
+        return id;
+      }
+    }
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Lifecycles of the Noise IK handshake (docs/PROTOCOL.md §2). The machines own the timers and the
+ * outcome; the bytes (Noise, MACs, cookies) are plain code in `src/channel/handshake/`, which
+ * provides the `sendInitiate` and `resendReply` actions and sends an event only when a packet
+ * changes the lifecycle.
+ */
+import { assign, setup } from 'xstate';
+
+/** Retransmission timing of the initiator, all in milliseconds. */
+export interface InitiatorTiming {
+  /** Delay before the first retransmission; doubles after each one. */
+  readonly initialRetransmitMs: number;
+  /** Longest delay between two retransmissions. */
+  readonly maxRetransmitMs: number;
+  /** The handshake fails if it has not completed this long after it started. */
+  readonly timeoutMs: number;
+}
+
+export type InitiatorEvent =
+  /** An authenticated RESPONSE that accepts the connection. */
+  | { type: 'ACCEPTED' }
+  /** An authenticated RESPONSE that refuses it. */
+  | { type: 'REJECTED' }
+  /** A RESPONSE for this handshake that failed authentication (dropped). */
+  | { type: 'AUTH_FAILURE' }
+  /** A valid cookie reply: the responder is under load and wants mac2. */
+  | { type: 'COOKIE' }
+  /** The application gave up. */
+  | { type: 'CANCEL' };
+
+interface InitiatorContext extends InitiatorTiming {
+  attempts: number;
+  authFailures: number;
+}
+
+/**
+ * The initiator: sends INITIATE, retransmits with exponential backoff, ends `established`, or in
+ * one of the failure states `timedOut`, `rejected`, `authenticationFailed` (responses came but
+ * none authenticated: a wrong responder key or an active attacker), or `cancelled`.
+ */
+export const initiatorMachine = setup({
+  types: {
+    context: {} as InitiatorContext,
+    input: {} as InitiatorTiming,
+    events: {} as InitiatorEvent,
+  },
+  actions: {
+    sendInitiate: () => {
+      throw new Error('initiatorMachine needs the sendInitiate action provided');
+    },
+    countAttempt: assign({ attempts: ({ context }) => context.attempts + 1 }),
+    countAuthFailure: assign({ authFailures: ({ context }) => context.authFailures + 1 }),
+  },
+  delays: {
+    retransmit: ({ context }) =>
+      Math.min(context.initialRetransmitMs * 2 ** (context.attempts - 1), context.maxRetransmitMs),
+    deadline: ({ context }) => context.timeoutMs,
+  },
+  guards: {
+    sawAuthFailure: ({ context }) => context.authFailures > 0,
+  },
+}).createMachine({
+  id: 'handshake-initiator',
+  context: ({ input }) => ({ ...input, attempts: 0, authFailures: 0 }),
+  initial: 'initiating',
+  states: {
+    initiating: {
+      initial: 'sending',
+      after: {
+        deadline: [
+          { guard: 'sawAuthFailure', target: 'authenticationFailed' },
+          { target: 'timedOut' },
+        ],
+      },
+      on: {
+        ACCEPTED: 'established',
+        REJECTED: 'rejected',
+        AUTH_FAILURE: { actions: 'countAuthFailure' },
+        COOKIE: { actions: 'sendInitiate' },
+        CANCEL: 'cancelled',
+      },
+      states: {
+        sending: {
+          entry: ['countAttempt', 'sendInitiate'],
+          after: { retransmit: { target: 'sending', reenter: true } },
+        },
+      },
+    },
+    established: { type: 'final' },
+    timedOut: { type: 'final' },
+    rejected: { type: 'final' },
+    authenticationFailed: { type: 'final' },
+    cancelled: { type: 'final' },
+  },
+});
+
+/** Final states of {@link initiatorMachine} other than `established`. */
+export type InitiatorFailure = 'timedOut' | 'rejected' | 'authenticationFailed' | 'cancelled';
+
+export type ResponderEvent =
+  /** The same INITIATE arrived again: its reply was lost. */
+  | { type: 'INITIATE_AGAIN' }
+  /** The channel authenticated a packet under the new keys: the initiator has them too. */
+  | { type: 'CONFIRMED' }
+  /** The host dropped the session. */
+  | { type: 'CLOSE' };
+
+/**
+ * One responder session after it answered an INITIATE: half-open until the initiator proves it
+ * holds the keys, re-sending its cached reply to retransmitted INITIATEs meanwhile; `expired` if
+ * no proof comes in time, so that half-open state is bounded in time as well as in number.
+ */
+export const responderMachine = setup({
+  types: {
+    context: {} as { halfOpenTimeoutMs: number },
+    input: {} as { halfOpenTimeoutMs: number },
+    events: {} as ResponderEvent,
+  },
+  actions: {
+    resendReply: () => {
+      throw new Error('responderMachine needs the resendReply action provided');
+    },
+  },
+  delays: {
+    halfOpenTimeout: ({ context }) => context.halfOpenTimeoutMs,
+  },
+}).createMachine({
+  id: 'handshake-responder',
+  context: ({ input }) => ({ halfOpenTimeoutMs: input.halfOpenTimeoutMs }),
+  initial: 'halfOpen',
+  states: {
+    halfOpen: {
+      on: {
+        INITIATE_AGAIN: { actions: 'resendReply' },
+        CONFIRMED: 'established',
+        CLOSE: 'closed',
+      },
+      after: { halfOpenTimeout: 'expired' },
+    },
+    established: { type: 'final' },
+    expired: { type: 'final' },
+    closed: { type: 'final' },
+  },
+});
