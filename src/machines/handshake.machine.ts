@@ -1,8 +1,8 @@
 /**
  * Lifecycles of the Noise IK handshake (docs/PROTOCOL.md §2). The machines own the timers and the
  * outcome; the bytes (Noise, MACs, cookies) are plain code in `src/channel/handshake/`, which
- * provides the `sendInitiate` and `resendReply` actions and sends an event only when a packet
- * changes the lifecycle.
+ * passes the `sendInitiate` and `resendReply` callbacks in the input and sends an event only when
+ * a packet changes the lifecycle.
  */
 import { assign, setup } from 'xstate';
 
@@ -28,7 +28,13 @@ export type InitiatorEvent =
   /** The application gave up. */
   | { type: 'CANCEL' };
 
-interface InitiatorContext extends InitiatorTiming {
+/** What the initiator machine asks of the code that owns it. */
+export interface InitiatorInput extends InitiatorTiming {
+  /** Sends (or resends) the INITIATE. */
+  readonly sendInitiate: () => void;
+}
+
+interface InitiatorContext extends InitiatorInput {
   attempts: number;
   authFailures: number;
 }
@@ -41,13 +47,13 @@ interface InitiatorContext extends InitiatorTiming {
 export const initiatorMachine = setup({
   types: {
     context: {} as InitiatorContext,
-    input: {} as InitiatorTiming,
+    input: {} as InitiatorInput,
     events: {} as InitiatorEvent,
   },
   actions: {
-    sendInitiate: () => {
-      throw new Error('initiatorMachine needs the sendInitiate action provided');
-    },
+    // The callback comes in with the input rather than through `machine.provide`, which would
+    // rebuild the machine's state nodes for every handshake.
+    sendInitiate: ({ context }) => context.sendInitiate(),
     countAttempt: assign({ attempts: ({ context }) => context.attempts + 1 }),
     countAuthFailure: assign({ authFailures: ({ context }) => context.authFailures + 1 }),
   },
@@ -110,23 +116,28 @@ export type ResponderEvent =
  * holds the keys, re-sending its cached reply to retransmitted INITIATEs meanwhile; `expired` if
  * no proof comes in time, so that half-open state is bounded in time as well as in number.
  */
+/** What the responder machine asks of the code that owns it. */
+export interface ResponderInput {
+  readonly halfOpenTimeoutMs: number;
+  /** Sends the cached RESPONSE again. */
+  readonly resendReply: () => void;
+}
+
 export const responderMachine = setup({
   types: {
-    context: {} as { halfOpenTimeoutMs: number },
-    input: {} as { halfOpenTimeoutMs: number },
+    context: {} as ResponderInput,
+    input: {} as ResponderInput,
     events: {} as ResponderEvent,
   },
   actions: {
-    resendReply: () => {
-      throw new Error('responderMachine needs the resendReply action provided');
-    },
+    resendReply: ({ context }) => context.resendReply(),
   },
   delays: {
     halfOpenTimeout: ({ context }) => context.halfOpenTimeoutMs,
   },
 }).createMachine({
   id: 'handshake-responder',
-  context: ({ input }) => ({ halfOpenTimeoutMs: input.halfOpenTimeoutMs }),
+  context: ({ input }) => input,
   initial: 'halfOpen',
   states: {
     halfOpen: {

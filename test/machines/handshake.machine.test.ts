@@ -35,10 +35,15 @@ function activeIds(machineId: string, value: unknown, prefix = machineId): strin
   ]);
 }
 
-const initiator = initiatorMachine.provide({ actions: { sendInitiate: () => undefined } });
-const responder = responderMachine.provide({ actions: { resendReply: () => undefined } });
-const initiatorInput = { initialRetransmitMs: 100, maxRetransmitMs: 400, timeoutMs: 1000 };
-const responderInput = { halfOpenTimeoutMs: 500 };
+const initiator = initiatorMachine;
+const responder = responderMachine;
+const initiatorInput = {
+  initialRetransmitMs: 100,
+  maxRetransmitMs: 400,
+  timeoutMs: 1000,
+  sendInitiate: () => undefined,
+};
+const responderInput = { halfOpenTimeoutMs: 500, resendReply: () => undefined };
 
 const cases = [
   {

@@ -1,6 +1,7 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Clock } from '../../net/clock.js';
 import type { DatagramSocket, SocketAddress } from '../../net/datagram-socket.js';
+import { StaticDhCache } from '../../crypto/noise/static-dh-cache.js';
 import type { CryptoSuite, KeyPair } from '../../crypto/suite.js';
 import type { InitiatorTiming } from '../../machines/handshake.machine.js';
 import { HandshakeInitiator, timestampSource } from './initiator.js';
@@ -56,12 +57,14 @@ export class HandshakeEndpoint {
   readonly #initiators = new Map<number, HandshakeInitiator>();
   readonly #inUse = new Set<number>();
   readonly #timestamp: () => bigint;
+  readonly #staticDh = new StaticDhCache();
 
   constructor(options: HandshakeEndpointOptions) {
     this.#options = options;
     this.#timestamp = timestampSource(options.wallClockMs);
     this.responder = new HandshakeResponder({
       ...options,
+      staticDhCache: this.#staticDh,
       send: (packet, to) => options.socket.send(packet, to),
       allocateChannelId: () => this.#allocate(),
       onSession: (session) => {
@@ -94,6 +97,7 @@ export class HandshakeEndpoint {
       address,
       channelId,
       timestamp: this.#timestamp,
+      staticDhCache: this.#staticDh,
       send: (packet, to) => socket.send(packet, to),
     });
     this.#initiators.set(channelId, initiator);

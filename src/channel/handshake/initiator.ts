@@ -3,6 +3,7 @@ import { type Clock, toXStateClock } from '../../net/clock.js';
 import type { SocketAddress } from '../../net/datagram-socket.js';
 import { InvalidParameterError } from '../../net/errors.js';
 import { HandshakeState } from '../../crypto/noise/handshake-state.js';
+import type { StaticDhCache } from '../../crypto/noise/static-dh-cache.js';
 import type { CryptoSuite, KeyPair } from '../../crypto/suite.js';
 import {
   type InitiatorFailure,
@@ -51,6 +52,8 @@ export interface InitiatorOptions extends Partial<InitiatorTiming> {
    * as many bytes as it received without amplifying.
    */
   readonly padTo?: number;
+  /** Remembered static-static DH results of this identity (see {@link StaticDhCache}). */
+  readonly staticDhCache?: StaticDhCache;
   /** Observer of the machine's inspection events (the host's inspector). */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
@@ -143,10 +146,9 @@ export class HandshakeInitiator {
     this.outcome = new Promise((resolve) => {
       this.#settle = resolve;
     });
-    const timing = { ...DEFAULT_TIMING, ...pickTiming(options) };
-    const machine = initiatorMachine.provide({ actions: { sendInitiate: () => this.#send() } });
-    this.actor = createActor(machine, {
-      input: timing,
+    const input = { ...DEFAULT_TIMING, ...pickTiming(options), sendInitiate: () => this.#send() };
+    this.actor = createActor(initiatorMachine, {
+      input,
       clock: toXStateClock(options.clock),
       inspect: options.inspect,
     });
@@ -184,6 +186,7 @@ export class HandshakeInitiator {
       prologue: handshakePrologue(channelId),
       s: identity,
       rs: responderPublicKey,
+      staticDhCache: this.#options.staticDhCache,
     });
     const payload = encodeInitiatePayload(
       { timestamp: this.#options.timestamp(), request: this.#request },

@@ -3,6 +3,7 @@ import { type Clock, toXStateClock } from '../../net/clock.js';
 import type { SocketAddress } from '../../net/datagram-socket.js';
 import { InvalidParameterError } from '../../net/errors.js';
 import { HandshakeState } from '../../crypto/noise/handshake-state.js';
+import type { StaticDhCache } from '../../crypto/noise/static-dh-cache.js';
 import type { CryptoSuite, KeyPair } from '../../crypto/suite.js';
 import { responderMachine } from '../../machines/handshake.machine.js';
 import { CookieJar } from './cookie-jar.js';
@@ -65,6 +66,8 @@ export interface ResponderOptions {
   readonly halfOpenTimeoutMs?: number;
   /** Initiator identities whose last timestamp is remembered (default 100,000). */
   readonly timestampCapacity?: number;
+  /** Remembered static-static DH results of this identity (see {@link StaticDhCache}). */
+  readonly staticDhCache?: StaticDhCache;
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -191,6 +194,7 @@ export class HandshakeResponder {
       initiator: false,
       prologue: handshakePrologue(peerChannelId),
       s: identity,
+      staticDhCache: this.#options.staticDhCache,
     });
     let plaintext: Uint8Array;
     try {
@@ -253,11 +257,11 @@ export class HandshakeResponder {
   }
 
   #open(key: string, initiate: Uint8Array, reply: Uint8Array, result: HandshakeResult): void {
-    const machine = responderMachine.provide({
-      actions: { resendReply: () => this.#options.send(reply, result.peerAddress) },
-    });
-    const actor = createActor(machine, {
-      input: { halfOpenTimeoutMs: this.#halfOpenTimeoutMs },
+    const actor = createActor(responderMachine, {
+      input: {
+        halfOpenTimeoutMs: this.#halfOpenTimeoutMs,
+        resendReply: () => this.#options.send(reply, result.peerAddress),
+      },
       clock: toXStateClock(this.#options.clock),
       inspect: this.#options.inspect,
     });

@@ -17,6 +17,7 @@ import { NoiseError } from './errors.js';
 import type { PreMessageToken, Token } from './patterns.js';
 import { parseProtocolName, type NoiseProtocol } from './protocol-name.js';
 import { SymmetricState, type SymmetricSnapshot } from './symmetric-state.js';
+import type { StaticDhCache } from './static-dh-cache.js';
 
 /** §3: every Noise message, handshake or transport, is at most 65535 bytes. */
 export const MAX_MESSAGE_BYTES = 65535;
@@ -47,6 +48,11 @@ export interface HandshakeOptions {
   readonly re?: Uint8Array;
   /** One 32-byte key per `psk` token of the pattern, in the order the tokens occur. */
   readonly psks?: readonly Uint8Array[];
+  /**
+   * Remembers `ss` results across handshakes of the same local static key; give one cache per
+   * local identity, never share it between identities.
+   */
+  readonly staticDhCache?: StaticDhCache;
 }
 
 /**
@@ -124,6 +130,7 @@ export class HandshakeState {
   private rs: Uint8Array | undefined;
   private re: Uint8Array | undefined;
   private readonly psks: readonly Uint8Array[];
+  private readonly staticDhCache: StaticDhCache | undefined;
   private pskIndex = 0;
   private index = 0;
   private transport: TransportKeys | undefined;
@@ -143,6 +150,7 @@ export class HandshakeState {
     this.rs = options.rs === undefined ? undefined : copyBytes(options.rs);
     this.re = options.re === undefined ? undefined : copyBytes(options.re);
     this.psks = (options.psks ?? []).map(copyBytes);
+    this.staticDhCache = options.staticDhCache;
     this.checkOptions(options);
     this.symmetric = new SymmetricState(suite, this.protocol.hash, this.protocol.name);
     this.symmetric.mixHash(options.prologue ?? EMPTY);
@@ -410,8 +418,12 @@ export class HandshakeState {
       throw new NoiseError('noise-state', `${token}: a key is missing`);
     }
     let shared: Uint8Array;
+    const compute = () => this.suite.dh(local.privateKey, remote);
     try {
-      shared = this.suite.dh(local.privateKey, remote);
+      shared =
+        token === 'ss' && this.staticDhCache !== undefined
+          ? this.staticDhCache.get(remote, compute)
+          : compute();
     } catch (error) {
       if (!(error instanceof InvalidParameterError)) throw error;
       throw new NoiseError('noise-bad-key', `${token}: the remote key is a low-order point`, {

@@ -26,3 +26,4 @@ export {
 } from './patterns.js';
 export { parseProtocolName, type NoiseProtocol } from './protocol-name.js';
 export { SymmetricState, type SplitKeys, type SymmetricSnapshot } from './symmetric-state.js';
+export { StaticDhCache } from './static-dh-cache.js';
