@@ -19,8 +19,6 @@ import {
 import { InvalidParameterError } from '../net/errors.js';
 import { cryptoRandom, type RandomSource } from '../net/random.js';
 import {
-  AEAD_KEY_BYTES,
-  AEAD_NONCE_BYTES,
   AEAD_TAG_BYTES,
   HASH_BYTES,
   X25519_KEY_BYTES,
@@ -28,6 +26,8 @@ import {
   type HashName,
   type KeyPair,
 } from './suite.js';
+import { equalBytes, isAllZero } from './bytes.js';
+import { checkAead, checkLength, checkRange } from './suite-checks.js';
 
 /** RFC 5869 §2.3: at most 255 blocks of output. */
 const MAX_HKDF_BYTES = 255 * HASH_BYTES;
@@ -49,30 +49,6 @@ function opensslHash(name: HashName): string {
   return algorithm;
 }
 
-function checkLength(parameter: string, bytes: Uint8Array, expected: number): void {
-  if (bytes.length !== expected) {
-    throw new InvalidParameterError(parameter, `must be ${expected} bytes, got ${bytes.length}`);
-  }
-}
-
-function checkAead(key: Uint8Array, nonce: Uint8Array): void {
-  checkLength('key', key, AEAD_KEY_BYTES);
-  checkLength('nonce', nonce, AEAD_NONCE_BYTES);
-}
-
-/** Checks that `length` bytes fit in `out` from `offset`. */
-function checkRange(out: Uint8Array, offset: number, length: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new InvalidParameterError('offset', `must be a non-negative integer, got ${offset}`);
-  }
-  if (offset + length > out.length) {
-    throw new InvalidParameterError(
-      'out',
-      `${length} bytes at offset ${offset} do not fit in a buffer of ${out.length} bytes`,
-    );
-  }
-}
-
 /**
  * A plain Uint8Array view of a Buffer, without copying. Callers must not get Buffers: a Buffer's
  * `slice` is a view, not a copy, which would silently alias key material.
@@ -83,13 +59,6 @@ function asBytes(buffer: Buffer): Uint8Array {
 
 function base64url(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-}
-
-/** True when every byte is zero, without an early exit on the first non-zero byte. */
-function isAllZero(bytes: Uint8Array): boolean {
-  let acc = 0;
-  for (const byte of bytes) acc |= byte;
-  return acc === 0;
 }
 
 /**
@@ -151,13 +120,6 @@ class KeyCache {
     this.entries.set(raw, { bytes: new Uint8Array(raw), key });
     return key;
   }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
 }
 
 /** Encrypts into `out` at `offset`; lengths and range already checked. */

@@ -16,8 +16,6 @@ import type { CHash } from '@noble/hashes/utils.js';
 import { InvalidParameterError } from '../net/errors.js';
 import { cryptoRandom, type RandomSource } from '../net/random.js';
 import {
-  AEAD_KEY_BYTES,
-  AEAD_NONCE_BYTES,
   AEAD_TAG_BYTES,
   HASH_BYTES,
   X25519_KEY_BYTES,
@@ -25,33 +23,11 @@ import {
   type HashName,
   type KeyPair,
 } from './suite.js';
+import { isAllZero } from './bytes.js';
+import { checkAead, checkLength, checkRange } from './suite-checks.js';
 
 /** RFC 5869 §2.3: at most 255 blocks of output. */
 const MAX_HKDF_BYTES = 255 * HASH_BYTES;
-
-function checkLength(parameter: string, bytes: Uint8Array, expected: number): void {
-  if (bytes.length !== expected) {
-    throw new InvalidParameterError(parameter, `must be ${expected} bytes, got ${bytes.length}`);
-  }
-}
-
-function checkAead(key: Uint8Array, nonce: Uint8Array): void {
-  checkLength('key', key, AEAD_KEY_BYTES);
-  checkLength('nonce', nonce, AEAD_NONCE_BYTES);
-}
-
-/** Checks that `length` bytes fit in `out` from `offset`. */
-function checkRange(out: Uint8Array, offset: number, length: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new InvalidParameterError('offset', `must be a non-negative integer, got ${offset}`);
-  }
-  if (offset + length > out.length) {
-    throw new InvalidParameterError(
-      'out',
-      `${length} bytes at offset ${offset} do not fit in a buffer of ${out.length} bytes`,
-    );
-  }
-}
 
 function hashFunction(name: HashName): CHash {
   switch (name) {
@@ -62,13 +38,6 @@ function hashFunction(name: HashName): CHash {
     default:
       throw new InvalidParameterError('name', `unknown hash ${String(name)}`);
   }
-}
-
-/** True when every byte is zero, without an early exit on the first non-zero byte. */
-function isAllZero(bytes: Uint8Array): boolean {
-  let acc = 0;
-  for (const byte of bytes) acc |= byte;
-  return acc === 0;
 }
 
 /**

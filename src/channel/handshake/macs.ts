@@ -6,6 +6,7 @@
  * under load.
  */
 import type { CryptoSuite } from '../../crypto/suite.js';
+import { equalBytes } from '../../crypto/bytes.js';
 import { MAC_BYTES } from './wire.js';
 
 const encoder = new TextEncoder();
@@ -56,12 +57,4 @@ export function verifyMac1(suite: CryptoSuite, key: Uint8Array, packet: Uint8Arr
 export function verifyMac2(suite: CryptoSuite, cookie: Uint8Array, packet: Uint8Array): boolean {
   const end = packet.length - MAC_BYTES;
   return equalBytes(mac(suite, cookie, packet.subarray(0, end)), mac2Of(packet));
-}
-
-/** Compares without an early exit, so that timing does not reveal how many bytes matched. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
 }

@@ -2,13 +2,14 @@ import { type Actor, createActor, type InspectionEvent, type Observer } from 'xs
 import { type Clock, toXStateClock } from '../../net/clock.js';
 import type { SocketAddress } from '../../net/datagram-socket.js';
 import { InvalidParameterError } from '../../net/errors.js';
+import { equalBytes, isAllZero, toHex } from '../../crypto/bytes.js';
 import { HandshakeState } from '../../crypto/noise/handshake-state.js';
 import type { StaticDhCache } from '../../crypto/noise/static-dh-cache.js';
 import type { CryptoSuite, KeyPair } from '../../crypto/suite.js';
 import { responderMachine } from '../../machines/handshake.machine.js';
 import { CookieJar } from './cookie-jar.js';
 import { LoadMeter } from './load-meter.js';
-import { equalBytes, mac1Key, mac2Of, verifyMac1 } from './macs.js';
+import { mac1Key, mac2Of, verifyMac1 } from './macs.js';
 import { handshakePrologue } from './prologue.js';
 import {
   HANDSHAKE_PROTOCOL,
@@ -176,7 +177,7 @@ export class HandshakeResponder {
     }
     // Under load a valid mac2 is required. A non-zero mac2 is checked at any time: it is either a
     // stale cookie (the reply brings a fresh one) or a damaged packet.
-    const wantsCookie = this.#load.underLoad || !isZero(mac2Of(packet));
+    const wantsCookie = this.#load.underLoad || !isAllZero(mac2Of(packet));
     if (wantsCookie && !this.#cookies.verify(packet, from)) {
       this.stats.cookiesSent++;
       this.#options.send(this.#cookies.reply(packet, from, header.channelId), from);
@@ -205,7 +206,7 @@ export class HandshakeResponder {
     const payload = decodeInitiatePayload(plaintext);
     const peerPublicKey = noise.remoteStaticKey;
     if (payload === null || peerPublicKey === undefined) return this.#count('malformed');
-    const peer = keyText(peerPublicKey);
+    const peer = toHex(peerPublicKey);
     if (!this.#timestamps.isFresh(peer, payload.timestamp)) return this.#count('replayed');
     const decision = this.#decide({ peerPublicKey, from, request: payload.request });
     if (!decision.accept) {
@@ -285,20 +286,8 @@ export class HandshakeResponder {
   }
 }
 
-function isZero(bytes: Uint8Array): boolean {
-  let bits = 0;
-  for (const byte of bytes) bits |= byte;
-  return bits === 0;
-}
-
 function ephemeralKeyOf(noiseMessage: Uint8Array): string {
-  return keyText(noiseMessage.subarray(0, 32));
-}
-
-function keyText(key: Uint8Array): string {
-  let text = '';
-  for (const byte of key) text += byte.toString(16).padStart(2, '0');
-  return text;
+  return toHex(noiseMessage.subarray(0, 32));
 }
 
 function positive(parameter: string, value: number): number {

@@ -6,7 +6,7 @@
  */
 import { InvalidParameterError } from '../../net/errors.js';
 import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, type CryptoSuite } from '../suite.js';
-import { copyBytes } from './bytes.js';
+import { copyBytes } from '../bytes.js';
 import { NoiseError } from './errors.js';
 
 /** 2^64 - 1: never used to encrypt a message, reserved for {@link CipherState.rekey} (§5.1). */

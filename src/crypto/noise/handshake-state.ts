@@ -11,7 +11,7 @@
  */
 import { InvalidParameterError } from '../../net/errors.js';
 import { AEAD_TAG_BYTES, X25519_KEY_BYTES, type CryptoSuite, type KeyPair } from '../suite.js';
-import { concatBytes, copyBytes } from './bytes.js';
+import { concatBytes, copyBytes } from '../bytes.js';
 import { CipherState } from './cipher-state.js';
 import { NoiseError } from './errors.js';
 import type { PreMessageToken, Token } from './patterns.js';

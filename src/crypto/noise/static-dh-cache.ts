@@ -1,3 +1,5 @@
+import { toHex } from '../bytes.js';
+
 /**
  * Results of the static-static Diffie-Hellman (`ss`) by remote static key. Between two hosts that
  * result never changes, so a host that handshakes with the same peers again (reconnects, key
@@ -15,7 +17,7 @@ export class StaticDhCache {
 
   /** The cached `ss` with `remoteStatic`, or the result of `compute`, remembered. */
   get(remoteStatic: Uint8Array, compute: () => Uint8Array): Uint8Array {
-    const key = hex(remoteStatic);
+    const key = toHex(remoteStatic);
     const cached = this.#entries.get(key);
     if (cached !== undefined) {
       this.#entries.delete(key);
@@ -30,10 +32,4 @@ export class StaticDhCache {
     }
     return shared;
   }
-}
-
-function hex(bytes: Uint8Array): string {
-  let text = '';
-  for (const byte of bytes) text += byte.toString(16).padStart(2, '0');
-  return text;
 }
