@@ -28,3 +28,54 @@ export {
 export { Prng, type PrngState } from './net/prng.js';
 export { cryptoRandom, type RandomSource, seededRandom } from './net/random.js';
 export { type UdpBindOptions, UdpSocket, type UdpSocketStats } from './net/udp.js';
+export {
+  Eid,
+  EID_TEXT_LENGTH,
+  InvalidEidError,
+  type InvalidEidReason,
+  isEid,
+} from './crypto/eid.js';
+export { Identity } from './crypto/identity.js';
+export {
+  IdentityFileError,
+  type IdentityFileErrorReason,
+  loadIdentity,
+  loadOrCreateIdentity,
+  saveIdentity,
+} from './crypto/identity-file.js';
+export { createNativeSuite } from './crypto/native-suite.js';
+export { createNobleSuite } from './crypto/noble-suite.js';
+export type { CryptoSuite, HashName, KeyPair } from './crypto/suite.js';
+export {
+  CipherState,
+  HandshakeState,
+  type HandshakeOptions,
+  NoiseError,
+  type NoiseErrorCode,
+  parseProtocolName,
+  StaticDhCache,
+  type TransportKeys,
+} from './crypto/noise/index.js';
+export {
+  type ConnectOptions,
+  HandshakeEndpoint,
+  type HandshakeEndpointOptions,
+} from './channel/handshake/endpoint.js';
+export {
+  HandshakeInitiator,
+  type InitiatorOutcome,
+  type InitiatorStats,
+  timestampSource,
+} from './channel/handshake/initiator.js';
+export {
+  type AcceptDecision,
+  type ConnectRequest,
+  HandshakeResponder,
+  type ResponderSession,
+  type ResponderStats,
+} from './channel/handshake/responder.js';
+export {
+  HANDSHAKE_PROTOCOL,
+  type HandshakeResult,
+  type RejectReason,
+} from './channel/handshake/result.js';

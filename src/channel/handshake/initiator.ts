@@ -2,6 +2,7 @@ import { type Actor, createActor, type InspectionEvent, type Observer } from 'xs
 import { type Clock, toXStateClock } from '../../net/clock.js';
 import type { SocketAddress } from '../../net/datagram-socket.js';
 import { InvalidParameterError } from '../../net/errors.js';
+import { Eid } from '../../crypto/eid.js';
 import { HandshakeState } from '../../crypto/noise/handshake-state.js';
 import type { StaticDhCache } from '../../crypto/noise/static-dh-cache.js';
 import type { CryptoSuite, KeyPair } from '../../crypto/suite.js';
@@ -249,6 +250,7 @@ export class HandshakeInitiator {
       remoteChannelId: payload.channelId,
       handshakeHash: keys.handshakeHash,
       peerPublicKey: this.#options.responderPublicKey,
+      peerEid: Eid.fromPublicKey(this.#options.responderPublicKey),
       peerAddress: from,
       request: this.#request,
       response: payload.response,

@@ -3,6 +3,7 @@ import { type Clock, toXStateClock } from '../../net/clock.js';
 import type { SocketAddress } from '../../net/datagram-socket.js';
 import { InvalidParameterError } from '../../net/errors.js';
 import { equalBytes, isAllZero, toHex } from '../../crypto/bytes.js';
+import { Eid } from '../../crypto/eid.js';
 import { HandshakeState } from '../../crypto/noise/handshake-state.js';
 import type { StaticDhCache } from '../../crypto/noise/static-dh-cache.js';
 import type { CryptoSuite, KeyPair } from '../../crypto/suite.js';
@@ -240,6 +241,7 @@ export class HandshakeResponder {
       remoteChannelId: peerChannelId,
       handshakeHash: keys.handshakeHash,
       peerPublicKey,
+      peerEid: Eid.fromPublicKey(peerPublicKey),
       peerAddress: from,
       request: payload.request,
       response,

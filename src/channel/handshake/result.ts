@@ -1,3 +1,4 @@
+import type { Eid } from '../../crypto/eid.js';
 import type { SocketAddress } from '../../net/datagram-socket.js';
 
 /** The Noise protocol of every channel handshake (DESIGN.md, fixed decision 4). */
@@ -20,8 +21,10 @@ export interface HandshakeResult {
   readonly remoteChannelId: number;
   /** Noise handshake hash: a unique, secret-derived name of the session (channel binding). */
   readonly handshakeHash: Uint8Array;
-  /** The peer's static public key: its EID. */
+  /** The peer's static public key. */
   readonly peerPublicKey: Uint8Array;
+  /** The peer's EID: who the channel is with, authenticated by the handshake. */
+  readonly peerEid: Eid;
   /** Where the peer's handshake packet came from, or where ours went. */
   readonly peerAddress: SocketAddress;
   /** The initiator's connect request, as the responder's accept policy saw it. */

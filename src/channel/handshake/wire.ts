@@ -26,7 +26,7 @@ const AEAD_TAG = 16;
 const INITIATE_PAYLOAD_FIXED = 10;
 /** responder channel id (4), status (1), reason (1), response length (2). */
 const RESPONSE_PAYLOAD_FIXED = 8;
-const COOKIE_NONCE_BYTES = 12;
+export const COOKIE_NONCE_BYTES = 12;
 /** A cookie reply: header, nonce, sealed cookie. */
 export const COOKIE_PACKET_BYTES = HEADER_BYTES + COOKIE_NONCE_BYTES + MAC_BYTES + AEAD_TAG;
 /** Smallest INITIATE: no request, no padding. */
@@ -145,9 +145,9 @@ export function responseNoiseMessage(packet: Uint8Array): Uint8Array {
   return packet.subarray(HEADER_BYTES);
 }
 
-/** Assembles header ‖ body ‖ trailer bytes into one new packet. */
-export function assemble(type: number, channelId: number, body: Uint8Array, trailer = 0) {
-  const packet = new Uint8Array(HEADER_BYTES + body.length + trailer);
+/** Assembles header ‖ body into one new packet. */
+export function assemble(type: number, channelId: number, body: Uint8Array): Uint8Array {
+  const packet = new Uint8Array(HEADER_BYTES + body.length);
   writeHeader(packet, type, channelId);
   packet.set(body, HEADER_BYTES);
   return packet;
@@ -160,8 +160,6 @@ export function cookieReplyParts(packet: Uint8Array): { nonce: Uint8Array; seale
     sealed: packet.subarray(HEADER_BYTES + COOKIE_NONCE_BYTES),
   };
 }
-
-export { COOKIE_NONCE_BYTES };
 
 function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

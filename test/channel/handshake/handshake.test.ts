@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { InitiatorOutcome } from '../../../src/channel/handshake/initiator.js';
 import type { HandshakeResult } from '../../../src/channel/handshake/result.js';
 import { PacketType } from '../../../src/channel/handshake/wire.js';
+import { Eid } from '../../../src/crypto/eid.js';
 import { createNobleSuite } from '../../../src/crypto/noble-suite.js';
 import { faultPlanArb } from '../../../src/net/sim/arbitraries.js';
 import { applyPlan } from '../../../src/net/sim/faults.js';
@@ -53,6 +54,8 @@ describe('IK handshake on the simulator', () => {
     expect(mine.handshakeHash).toEqual(theirs.handshakeHash);
     expect(mine.peerPublicKey).toEqual(server.identity.publicKey);
     expect(theirs.peerPublicKey).toEqual(client.identity.publicKey);
+    expect(mine.peerEid.equals(Eid.fromPublicKey(server.identity.publicKey))).toBe(true);
+    expect(theirs.peerEid.equals(Eid.fromPublicKey(client.identity.publicKey))).toBe(true);
     expect(theirs.peerAddress).toEqual(client.socket.localAddress);
     expect(theirs.request).toEqual(request);
     expect(new TextDecoder().decode(mine.response)).toBe('welcome');
@@ -420,5 +423,27 @@ describe('handshake under faults', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('handshake determinism', () => {
+  it('the same seed gives the same trace, packets and keys included', async () => {
+    const scenario = (seed: number) => async () => {
+      const { net, client, server } = handshakePair({
+        seed,
+        net: { defaultLink: { delayMs: 15, jitterMs: 10, loss: 0.3 } },
+      });
+      const initiator = client.endpoint.connect(
+        server.identity.publicKey,
+        server.socket.localAddress,
+      );
+      const outcome = established(await settle(net, initiator.outcome));
+      net.trace.record('test', 'established', {
+        hash: Buffer.from(outcome.handshakeHash).toString('hex'),
+      });
+      return net.trace.hash;
+    };
+    expect(await scenario(4)()).toBe(await scenario(4)());
+    expect(await scenario(4)()).not.toBe(await scenario(5)());
   });
 });
