@@ -27,6 +27,8 @@ export interface HandshakeEndpointOptions extends Pick<
   /** Called with each session this endpoint answers, half-open. */
   readonly onSession?: (session: ResponderSession) => void;
   readonly accept?: (request: ConnectRequest) => AcceptDecision;
+  /** Datagrams that are not handshake packets (the channels' transport packets). */
+  readonly onOtherPacket?: (packet: Uint8Array, from: SocketAddress) => void;
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -47,8 +49,8 @@ export interface EndpointStats {
 /**
  * One identity's handshakes on one socket: answers INITIATEs and routes RESPONSEs and cookie
  * replies to the initiator that owns their channel id. Channel ids come from the suite's random
- * source and are never reused while in use. The channel layer will take over the socket's other
- * packet types; until then they are counted as unknown.
+ * source and are never reused while in use. Other packet types go to `onOtherPacket` (the
+ * channels), or are counted as unknown without it.
  */
 export class HandshakeEndpoint {
   readonly stats: EndpointStats = { unknownType: 0, unknownChannel: 0 };
@@ -112,7 +114,8 @@ export class HandshakeEndpoint {
   handle(packet: Uint8Array, from: SocketAddress): void {
     const header = readHeader(packet);
     if (header === null) {
-      this.stats.unknownType++;
+      if (this.#options.onOtherPacket === undefined) this.stats.unknownType++;
+      else this.#options.onOtherPacket(packet, from);
     } else if (header.type === PacketType.initiate) {
       this.responder.handle(packet, from);
     } else {

@@ -1,0 +1,513 @@
+import type { CryptoSuite } from '../crypto/suite.js';
+import { InvalidParameterError } from '../net/errors.js';
+import { AckPolicy } from './ack-policy.js';
+import { AckRanges } from './ack-ranges.js';
+import type { CongestionController } from './congestion/controller.js';
+import { Cubic } from './congestion/cubic.js';
+import { NewReno } from './congestion/new-reno.js';
+import {
+  type AckFrame,
+  ChannelErrorCode,
+  decodeFrames,
+  type FrameVisitor,
+  NO_ROOM,
+  PATH_DATA_BYTES,
+  writeAckFrame,
+  writeCloseFrame,
+  writePathResponseFrame,
+  writePingFrame,
+} from './frames.js';
+import type { Cursor } from './varint.js';
+import {
+  MAX_PACKET_OVERHEAD,
+  openPacket,
+  readHeader,
+  sealPacket,
+  type TransportHeader,
+} from './packet-codec.js';
+import { decodePacketNumber } from './packet-number.js';
+import type { AckOutcome } from './recovery/loss-detection.js';
+import { LossDetector } from './recovery/loss-detection.js';
+import type { SentPacket } from './recovery/sent-packets.js';
+import { ReplayWindow } from './replay-window.js';
+
+/** SST's link status (reference/sst-protocol.md §2.7), as the channel reports it. */
+export type LinkState = 'up' | 'stalled' | 'down';
+
+/**
+ * What the stream layer plugs into a channel: it fills packets with its frames (types
+ * 0x08–0x1f), decodes them on arrival, and learns the fate of each packet it filled, so that it
+ * can send lost data again under a new packet number.
+ */
+export interface FrameSource<T> {
+  /** True when it has frames waiting; the channel then asks as the window allows. */
+  hasFrames(): boolean;
+  /**
+   * Writes frames into `out` from `offset`, not past `limit`. Returns the new offset and a token
+   * naming what was written, or `undefined` when nothing fits or nothing waits.
+   */
+  writeFrames(
+    out: Uint8Array,
+    offset: number,
+    limit: number,
+    now: number,
+  ): { end: number; token: T } | undefined;
+  onAcked(token: T): void;
+  onLost(token: T): void;
+  /** Decodes one of its frames, as {@link FrameVisitor.onExtension}. */
+  onFrame(
+    frameType: number,
+    payload: Uint8Array,
+    cursor: Cursor,
+  ): 'decoded' | 'malformed' | 'unknown';
+}
+
+export interface ChannelCoreOptions<T> {
+  readonly suite: CryptoSuite;
+  readonly sendKey: Uint8Array;
+  readonly receiveKey: Uint8Array;
+  /** The id the peer puts on packets to us (checked by the host's demultiplexer). */
+  readonly localChannelId: number;
+  /** The id we put on packets to the peer. */
+  readonly remoteChannelId: number;
+  /**
+   * `newreno` (the default) or `cubic`. On the dsl_15, cable_5, sat_10 and eth_100 presets both
+   * reached the same goodput (0.96–0.97 of capacity) and CUBIC lost 1.3–2 times as many packets
+   * to the drop-tail queues, so NewReno is the default until pacing and lossy high-delay paths
+   * are measured (see the channel issue's note).
+   */
+  readonly congestionControl?: 'cubic' | 'newreno';
+  /** Datagram size before path MTU discovery, bytes (default 1200). */
+  readonly maxDatagramSize?: number;
+  /** Longest an acknowledgement waits, ms (default 25). */
+  readonly maxAckDelay?: number;
+  /** An idle channel sends a PING this often, ms (default 5 s), so a dead peer is noticed. */
+  readonly keepaliveMs?: number;
+  /** With nothing heard for this long the link is down, ms (default 20 s, SST's value). */
+  readonly downAfterMs?: number;
+  readonly source?: FrameSource<T>;
+  /** Called on every link-state change. */
+  readonly onLinkState?: (state: LinkState) => void;
+  /** Called once when the channel closes, by either side or a protocol error. */
+  readonly onClose?: (reason: ChannelCloseReason) => void;
+}
+
+/** Why a channel closed. */
+export interface ChannelCloseReason {
+  readonly by: 'local' | 'peer' | 'protocol';
+  readonly errorCode: number;
+  readonly reason: string;
+}
+
+/** Counters of one channel; every received datagram ends in exactly one of the drop counters or `packetsReceived`. */
+export interface ChannelStats {
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  /** Headers that do not parse. */
+  malformed: number;
+  /** Packet numbers seen before or older than the replay window. */
+  replayed: number;
+  /** Failed authentication: forged, corrupted, or under a key we do not hold. */
+  authFailed: number;
+  packetsLost: number;
+  probesSent: number;
+}
+
+interface PacketRecord<T> {
+  readonly source: T | undefined;
+  /** Largest packet number our ACK frame in this packet acknowledged, or -1. */
+  readonly ackedUpTo: number;
+}
+
+const DEFAULT_MAX_DATAGRAM = 1200;
+
+/**
+ * One channel's packet engine, sans IO: it turns datagrams into frame callbacks and frames into
+ * datagrams, acknowledges, detects loss (RFC 9002), runs congestion control and keeps SST's link
+ * state. The driver calls {@link ChannelCore.receive} with each datagram for this channel,
+ * {@link ChannelCore.poll} until it returns 0 to get datagrams to send, and
+ * {@link ChannelCore.onTimeout} at {@link ChannelCore.deadline}.
+ */
+export class ChannelCore<T = never> {
+  readonly stats: ChannelStats = {
+    packetsSent: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    malformed: 0,
+    replayed: 0,
+    authFailed: 0,
+    packetsLost: 0,
+    probesSent: 0,
+  };
+  readonly recovery: LossDetector<PacketRecord<T>>;
+  readonly congestion: CongestionController;
+  readonly #options: ChannelCoreOptions<T>;
+  readonly #replay = new ReplayWindow();
+  readonly #received = new AckRanges();
+  readonly #ackPolicy: AckPolicy;
+  readonly #header: TransportHeader = {
+    keyPhase: 0,
+    channelId: 0,
+    pnLength: 1,
+    truncatedPn: 0,
+    headerLength: 0,
+  };
+  readonly #plain: Uint8Array;
+  readonly #visitor: FrameVisitor;
+  readonly #keepaliveMs: number;
+  readonly #downAfterMs: number;
+  #maxDatagram: number;
+  #nextPn = 0;
+  #now = 0;
+  #probes = 0;
+  #pingQueued = false;
+  #pathResponses: Uint8Array[] = [];
+  #closing: ChannelCloseReason | undefined;
+  #closeSent = false;
+  #closed = false;
+  #link: LinkState = 'up';
+  #lastHeard: number;
+  #lastProgress: number;
+  #lastAckElicitingSent: number;
+  #progressed = false;
+  /** Something arrived since our last ACK frame. */
+  #ackNeeded = false;
+
+  constructor(options: ChannelCoreOptions<T>, now: number) {
+    this.#options = options;
+    this.#maxDatagram = options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM;
+    const maxAckDelay = options.maxAckDelay ?? 25;
+    this.#keepaliveMs = positive('keepaliveMs', options.keepaliveMs ?? 5000);
+    this.#downAfterMs = positive('downAfterMs', options.downAfterMs ?? 20_000);
+    this.#ackPolicy = new AckPolicy({ maxAckDelay });
+    this.recovery = new LossDetector({ maxAckDelay });
+    const cc = { maxDatagramSize: this.#maxDatagram };
+    this.congestion = options.congestionControl === 'cubic' ? new Cubic(cc) : new NewReno(cc);
+    this.#plain = new Uint8Array(65536);
+    this.#lastHeard = now;
+    this.#lastProgress = now;
+    this.#lastAckElicitingSent = now;
+    this.#now = now;
+    this.#visitor = this.#makeVisitor();
+  }
+
+  get linkState(): LinkState {
+    return this.#link;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Takes one datagram addressed to this channel; anything bad is dropped and counted. */
+  receive(datagram: Uint8Array, now: number): void {
+    if (this.#closed) return;
+    this.#now = now;
+    const header = readHeader(datagram, this.#header);
+    if (header === null || header.channelId !== this.#options.localChannelId) {
+      this.stats.malformed++;
+      return;
+    }
+    const pn = decodePacketNumber(this.#replay.highest, header.truncatedPn, header.pnLength);
+    if (!this.#replay.check(pn)) {
+      this.stats.replayed++;
+      return;
+    }
+    const opened = openPacket(
+      this.#options.suite,
+      this.#options.receiveKey,
+      header,
+      datagram,
+      this.#replay.highest,
+      this.#plain,
+    );
+    if (opened === null) {
+      this.stats.authFailed++;
+      return;
+    }
+    if (!this.#replay.accept(opened.packetNumber)) {
+      this.stats.replayed++;
+      return;
+    }
+    this.stats.packetsReceived++;
+    this.stats.bytesReceived += datagram.length;
+    this.#lastHeard = now;
+    const result = decodeFrames(this.#plain.subarray(0, opened.length), this.#visitor);
+    if (!result.ok) {
+      this.#fail(result.errorCode, `undecodable frame at ${result.offset}`);
+      return;
+    }
+    this.#received.add(opened.packetNumber);
+    this.#ackNeeded = true;
+    this.#ackPolicy.onPacketReceived(opened.packetNumber, result.ackEliciting, now);
+    this.#updateLink(now);
+  }
+
+  /**
+   * Writes the next datagram to send into `out` (at least the datagram size long) and returns
+   * its length, or 0 when nothing may or need be sent now.
+   */
+  poll(out: Uint8Array, now: number): number {
+    if (this.#closed) return 0;
+    this.#now = now;
+    if (this.#closing !== undefined) return this.#sendClose(out);
+    // Probes and keepalives go out whatever the window: they are how a stalled path is found
+    // to work again (RFC 9002 §6.2.4).
+    const probing = this.#probes > 0 || this.#pingQueued;
+    const mayFill = probing || this.congestion.canSend(this.#maxDatagram);
+    const ackDue = this.#ackDue(now);
+    const wantsData =
+      mayFill &&
+      (probing || this.#pathResponses.length > 0 || (this.#options.source?.hasFrames() ?? false));
+    if (!wantsData && !ackDue) return 0;
+    return this.#buildPacket(out, now, wantsData, probing);
+  }
+
+  /** When {@link ChannelCore.onTimeout} should run next (ms), or `Infinity`. */
+  get deadline(): number {
+    if (this.#closed) return Number.POSITIVE_INFINITY;
+    const ack = this.#ackPolicy.ackDeadline() ?? Number.POSITIVE_INFINITY;
+    const recovery = this.recovery.deadline ?? Number.POSITIVE_INFINITY;
+    const keepalive = this.#lastAckElicitingSent + this.#keepaliveMs;
+    const stall =
+      this.#link === 'up' && this.recovery.ackElicitingInFlight > 0
+        ? this.#lastProgress + this.#stallAfter()
+        : Number.POSITIVE_INFINITY;
+    const down =
+      this.#link === 'down' ? Number.POSITIVE_INFINITY : this.#lastHeard + this.#downAfterMs;
+    return Math.min(ack, recovery, keepalive, stall, down);
+  }
+
+  /** Runs what is due at `now`: loss and probe timeouts, keepalives and link-state checks. */
+  onTimeout(now: number): void {
+    if (this.#closed) return;
+    this.#now = now;
+    const recoveryDeadline = this.recovery.deadline;
+    if (recoveryDeadline !== undefined && recoveryDeadline <= now) {
+      const outcome = this.recovery.onTimeout(now);
+      if (outcome.kind === 'loss')
+        this.#onLoss(
+          outcome.lost,
+          outcome.largestLostTimeSent,
+          outcome.lostBytes,
+          outcome.persistentCongestion,
+          now,
+        );
+      else if (outcome.kind === 'pto') this.#probes = outcome.probes;
+    }
+    if (now >= this.#lastAckElicitingSent + this.#keepaliveMs) this.#pingQueued = true;
+    this.#updateLink(now);
+  }
+
+  /** Closes the channel, telling the peer why with a CLOSE frame. */
+  close(errorCode: number = ChannelErrorCode.noError, reason = ''): void {
+    if (this.#closing !== undefined || this.#closed) return;
+    this.#closing = { by: 'local', errorCode, reason };
+  }
+
+  #ackDue(now: number): boolean {
+    const deadline = this.#ackPolicy.ackDeadline();
+    return deadline !== null && deadline <= now;
+  }
+
+  #buildPacket(out: Uint8Array, now: number, fill: boolean, probing: boolean): number {
+    const plain = this.#plain;
+    const limit = this.#maxDatagram - MAX_PACKET_OVERHEAD;
+    let offset = 0;
+    let ackedUpTo = -1;
+    if (this.#ackNeeded && this.#received.count > 0 && (fill || this.#ackDue(now))) {
+      const ranges = this.#received.ranges(64);
+      const end = writeAckFrame(plain, offset, ranges, this.#ackPolicy.ackDelayMicros(now));
+      if (end !== NO_ROOM) {
+        offset = end;
+        ackedUpTo = this.#received.largest;
+        this.#ackNeeded = false;
+        this.#ackPolicy.onAckSent(now);
+      }
+    }
+    let ackEliciting = false;
+    let source: T | undefined;
+    if (fill) {
+      while (this.#pathResponses.length > 0 && offset + 1 + PATH_DATA_BYTES <= limit) {
+        offset = writePathResponseFrame(plain, offset, this.#pathResponses.shift() as Uint8Array);
+        ackEliciting = true;
+      }
+      const written = this.#options.source?.writeFrames(plain, offset, limit, now);
+      if (written !== undefined) {
+        offset = written.end;
+        source = written.token;
+        ackEliciting = true;
+      }
+      if (!ackEliciting && probing) {
+        offset = writePingFrame(plain, offset);
+        ackEliciting = true;
+      }
+    }
+    if (offset === 0) return 0;
+    if (ackEliciting) {
+      this.#pingQueued = false;
+      if (this.#probes > 0) {
+        this.#probes--;
+        this.stats.probesSent++;
+      }
+    }
+    return this.#seal(out, offset, now, ackEliciting, { source, ackedUpTo });
+  }
+
+  #seal(
+    out: Uint8Array,
+    length: number,
+    now: number,
+    ackEliciting: boolean,
+    record: PacketRecord<T>,
+  ): number {
+    const pn = this.#nextPn++;
+    const size = sealPacket(
+      this.#options.suite,
+      this.#options.sendKey,
+      {
+        channelId: this.#options.remoteChannelId,
+        packetNumber: pn,
+        largestAcked: this.recovery.largestAcked,
+        keyPhase: 0,
+      },
+      this.#plain.subarray(0, length),
+      out,
+      0,
+    );
+    this.recovery.onPacketSent(pn, now, size, ackEliciting, ackEliciting, record);
+    if (ackEliciting) {
+      this.congestion.onPacketSent(size, now);
+      this.#lastAckElicitingSent = now;
+    }
+    this.stats.packetsSent++;
+    this.stats.bytesSent += size;
+    return size;
+  }
+
+  #sendClose(out: Uint8Array): number {
+    const closing = this.#closing as ChannelCloseReason;
+    if (this.#closeSent) return 0;
+    this.#closeSent = true;
+    const reason = new TextEncoder().encode(closing.reason.slice(0, 256));
+    const end = writeCloseFrame(this.#plain, 0, closing.errorCode, reason);
+    const size = this.#seal(out, end, this.#now, false, { source: undefined, ackedUpTo: -1 });
+    this.#finish(closing);
+    return size;
+  }
+
+  #makeVisitor(): FrameVisitor {
+    return {
+      onPing: () => undefined,
+      onAck: (frame) => this.#onAck(frame),
+      onClose: (errorCode, reason) =>
+        this.#finish({ by: 'peer', errorCode, reason: new TextDecoder().decode(reason) }),
+      onPathChallenge: (data) => {
+        // Bounded: a peer flooding challenges gets answers to the latest few only.
+        if (this.#pathResponses.length >= 4) this.#pathResponses.shift();
+        this.#pathResponses.push(Uint8Array.from(data));
+      },
+      onPathResponse: () => undefined,
+      onExtension: (type, payload, cursor) =>
+        this.#options.source?.onFrame(type, payload, cursor) ?? 'unknown',
+    };
+  }
+
+  #onAck(frame: AckFrame): void {
+    const outcome: AckOutcome<PacketRecord<T>> = this.recovery.onAck(
+      frame.ranges,
+      frame.ackDelay / 1000,
+      this.#now,
+    );
+    if (outcome.kind === 'violation') {
+      this.#fail(ChannelErrorCode.protocolViolation, `ACK of ${outcome.reason}`);
+      return;
+    }
+    if (outcome.acked.length > 0) {
+      this.#lastProgress = this.#now;
+      this.#progressed = true;
+    }
+    for (const packet of outcome.acked) {
+      if (packet.inFlight) {
+        this.congestion.onAck(packet.size, packet.timeSent, this.#now, this.recovery.rtt);
+      }
+      // The peer has our ACK up to there: later ACKs need not repeat it (RFC 9000 §13.2.4).
+      if (packet.frames.ackedUpTo >= 0) this.#received.forgetBelow(packet.frames.ackedUpTo + 1);
+      if (packet.frames.source !== undefined) this.#options.source?.onAcked(packet.frames.source);
+    }
+    this.#onLoss(
+      outcome.lost,
+      outcome.largestLostTimeSent,
+      outcome.lostBytes,
+      outcome.persistentCongestion,
+      this.#now,
+    );
+  }
+
+  #onLoss(
+    lost: readonly SentPacket<PacketRecord<T>>[],
+    largestLostTimeSent: number,
+    lostBytes: number,
+    persistent: boolean,
+    now: number,
+  ): void {
+    if (lost.length === 0) return;
+    this.stats.packetsLost += lost.length;
+    this.congestion.onLoss(largestLostTimeSent, lostBytes, now, persistent);
+    for (const packet of lost) {
+      if (packet.frames.source !== undefined) this.#options.source?.onLost(packet.frames.source);
+    }
+  }
+
+  #stallAfter(): number {
+    return this.recovery.rtt.pto(this.#options.maxAckDelay ?? 25);
+  }
+
+  /**
+   * SST's link state: `stalled` once data has waited a probe timeout with no acknowledgement
+   * progress, `down` once nothing authenticated has arrived for `downAfterMs`, and `up` again at
+   * the first acknowledgement progress.
+   */
+  #updateLink(now: number): void {
+    let next = this.#link;
+    if (now - this.#lastHeard >= this.#downAfterMs) next = 'down';
+    else if (this.#progressed) next = 'up';
+    else if (
+      this.#link === 'up' &&
+      this.recovery.ackElicitingInFlight > 0 &&
+      now - this.#lastProgress >= this.#stallAfter()
+    ) {
+      next = 'stalled';
+    }
+    this.#progressed = false;
+    if (next === this.#link) return;
+    this.#link = next;
+    this.#options.onLinkState?.(next);
+  }
+
+  #fail(errorCode: number, reason: string): void {
+    if (this.#closing !== undefined) return;
+    this.#closing = { by: 'protocol', errorCode, reason };
+  }
+
+  #finish(reason: ChannelCloseReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#options.onClose?.(reason);
+  }
+
+  /** Largest datagram this channel builds, bytes (raised by path MTU discovery). */
+  get maxDatagramSize(): number {
+    return this.#maxDatagram;
+  }
+}
+
+function positive(parameter: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new InvalidParameterError(parameter, `must be a positive number, got ${value}`);
+  }
+  return value;
+}
