@@ -5,6 +5,7 @@ import { AckRanges } from './ack-ranges.js';
 import type { CongestionController } from './congestion/controller.js';
 import { Cubic } from './congestion/cubic.js';
 import { NewReno } from './congestion/new-reno.js';
+import { Pacer } from './congestion/pacer.js';
 import {
   type AckFrame,
   ChannelErrorCode,
@@ -122,6 +123,7 @@ interface PacketRecord<T> {
 }
 
 const DEFAULT_MAX_DATAGRAM = 1200;
+const MIN_PACING_WAIT_MS = 0.01;
 
 /**
  * One channel's packet engine, sans IO: it turns datagrams into frame callbacks and frames into
@@ -145,6 +147,7 @@ export class ChannelCore<T = never> {
   readonly recovery: LossDetector<PacketRecord<T>>;
   readonly congestion: CongestionController;
   readonly #options: ChannelCoreOptions<T>;
+  readonly #pacer: Pacer;
   readonly #replay = new ReplayWindow();
   readonly #received = new AckRanges();
   readonly #ackPolicy: AckPolicy;
@@ -173,6 +176,7 @@ export class ChannelCore<T = never> {
   #lastProgress: number;
   #lastAckElicitingSent: number;
   #progressed = false;
+  #pacedUntil = Number.NEGATIVE_INFINITY;
   /** Something arrived since our last ACK frame. */
   #ackNeeded = false;
 
@@ -186,6 +190,7 @@ export class ChannelCore<T = never> {
     this.recovery = new LossDetector({ maxAckDelay });
     const cc = { maxDatagramSize: this.#maxDatagram };
     this.congestion = options.congestionControl === 'cubic' ? new Cubic(cc) : new NewReno(cc);
+    this.#pacer = new Pacer({ maxDatagramSize: this.#maxDatagram });
     this.#plain = new Uint8Array(65536);
     this.#lastHeard = now;
     this.#lastProgress = now;
@@ -257,7 +262,7 @@ export class ChannelCore<T = never> {
     // Probes and keepalives go out whatever the window: they are how a stalled path is found
     // to work again (RFC 9002 §6.2.4).
     const probing = this.#probes > 0 || this.#pingQueued;
-    const mayFill = probing || this.congestion.canSend(this.#maxDatagram);
+    const mayFill = probing || (this.congestion.canSend(this.#maxDatagram) && this.#paced(now));
     const ackDue = this.#ackDue(now);
     const wantsData =
       mayFill &&
@@ -269,7 +274,12 @@ export class ChannelCore<T = never> {
   /** When {@link ChannelCore.onTimeout} should run next (ms), or `Infinity`. */
   get deadline(): number {
     if (this.#closed) return Number.POSITIVE_INFINITY;
-    const ack = this.#ackPolicy.ackDeadline() ?? Number.POSITIVE_INFINITY;
+    // Only what an ACK frame would carry can make one due: packets below the forgotten floor
+    // are not recorded, and must not leave a deadline that never clears.
+    const ack =
+      this.#ackNeeded && this.#received.count > 0
+        ? (this.#ackPolicy.ackDeadline() ?? Number.POSITIVE_INFINITY)
+        : Number.POSITIVE_INFINITY;
     const recovery = this.recovery.deadline ?? Number.POSITIVE_INFINITY;
     const keepalive = this.#lastAckElicitingSent + this.#keepaliveMs;
     const stall =
@@ -278,7 +288,8 @@ export class ChannelCore<T = never> {
         : Number.POSITIVE_INFINITY;
     const down =
       this.#link === 'down' ? Number.POSITIVE_INFINITY : this.#lastHeard + this.#downAfterMs;
-    return Math.min(ack, recovery, keepalive, stall, down);
+    const paced = this.#pacedUntil > this.#now ? this.#pacedUntil : Number.POSITIVE_INFINITY;
+    return Math.min(ack, recovery, keepalive, stall, down, paced);
   }
 
   /** Runs what is due at `now`: loss and probe timeouts, keepalives and link-state checks. */
@@ -306,6 +317,19 @@ export class ChannelCore<T = never> {
   close(errorCode: number = ChannelErrorCode.noError, reason = ''): void {
     if (this.#closing !== undefined || this.#closed) return;
     this.#closing = { by: 'local', errorCode, reason };
+  }
+
+  /**
+   * Whether the pacer lets a full datagram go now (RFC 9002 §7.7), its rate set from the window.
+   * When it does not, {@link ChannelCore.deadline} includes the time it will.
+   */
+  #paced(now: number): boolean {
+    this.#pacer.setRate(this.congestion.pacingRate(this.recovery.rtt), now);
+    const delay = this.#pacer.delayUntilSend(this.#maxDatagram, now);
+    // A floor on the wait: a sub-microsecond timer could fire without time moving on.
+    this.#pacedUntil =
+      delay > 0 ? now + Math.max(delay, MIN_PACING_WAIT_MS) : Number.NEGATIVE_INFINITY;
+    return delay === 0;
   }
 
   #ackDue(now: number): boolean {
@@ -381,6 +405,7 @@ export class ChannelCore<T = never> {
     this.recovery.onPacketSent(pn, now, size, ackEliciting, ackEliciting, record);
     if (ackEliciting) {
       this.congestion.onPacketSent(size, now);
+      this.#pacer.onSent(size, now);
       this.#lastAckElicitingSent = now;
     }
     this.stats.packetsSent++;
@@ -473,12 +498,14 @@ export class ChannelCore<T = never> {
    */
   #updateLink(now: number): void {
     let next = this.#link;
-    if (now - this.#lastHeard >= this.#downAfterMs) next = 'down';
+    // Deadlines are compared in the very form `deadline` computes them: `t + d - t` can fall
+    // short of `d` in floating point, and a timer would then fire forever without effect.
+    if (now >= this.#lastHeard + this.#downAfterMs) next = 'down';
     else if (this.#progressed) next = 'up';
     else if (
       this.#link === 'up' &&
       this.recovery.ackElicitingInFlight > 0 &&
-      now - this.#lastProgress >= this.#stallAfter()
+      now >= this.#lastProgress + this.#stallAfter()
     ) {
       next = 'stalled';
     }

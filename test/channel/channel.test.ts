@@ -17,7 +17,7 @@ describe('channel on the simulator', () => {
     });
     net.runFor(10_000);
     const { smoothed, min } = clientChannel.core.recovery.rtt;
-    expect(min).toBeGreaterThanOrEqual(80);
+    expect(min).toBeCloseTo(80, 6);
     expect(Math.abs(smoothed - 80) / 80).toBeLessThan(0.1);
   });
 
