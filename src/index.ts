@@ -79,3 +79,13 @@ export {
   type HandshakeResult,
   type RejectReason,
 } from './channel/handshake/result.js';
+export { Channel, type ChannelOptions } from './channel/channel.js';
+export {
+  type ChannelCloseReason,
+  ChannelCore,
+  type ChannelCoreOptions,
+  type ChannelStats,
+  type FrameSource,
+  type LinkState,
+} from './channel/channel-core.js';
+export { ChannelErrorCode } from './channel/frames.js';
