@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LinkState } from '../../src/channel/channel-core.js';
+import { presetLinks } from '../../src/net/sim/presets.js';
 import { channelPair } from './fixtures/channel-pair.js';
 
 describe('channel on the simulator', () => {
@@ -103,4 +104,21 @@ describe('channel on the simulator', () => {
     expect(after.packetsReceived).toBe(before.packetsReceived);
     expect(serverChannel.core.closed).toBe(false);
   });
+});
+
+describe('goodput on the presets', () => {
+  it.each(['dsl_15', 'cable_5'] as const)(
+    'a bulk transfer on %s uses at least 90 %% of the link (1000-byte chunks, headers counted as overhead)',
+    async (preset) => {
+      const links = presetLinks(preset);
+      const { net, client, server, serverSource } = await channelPair({ chunks: 1_000_000 });
+      // The client sends: its direction is the preset's `up` link.
+      net.setLinks(client.host, server.host, links);
+      net.runFor(5000);
+      const before = serverSource.bytesReceived;
+      net.runFor(20_000);
+      const goodput = ((serverSource.bytesReceived - before) * 8) / 20;
+      expect(goodput / (links.up.bandwidthBps as number)).toBeGreaterThan(0.9);
+    },
+  );
 });
