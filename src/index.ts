@@ -89,3 +89,10 @@ export {
   type LinkState,
 } from './channel/channel-core.js';
 export { ChannelErrorCode } from './channel/frames.js';
+export {
+  ChannelHost,
+  type ChannelHostOptions,
+  type ChannelHostStats,
+  ConnectError,
+  type HostChannelOptions,
+} from './channel/channel-host.js';

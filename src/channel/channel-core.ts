@@ -178,6 +178,7 @@ export class ChannelCore<T = never> {
   #lastAckElicitingSent: number;
   #progressed = false;
   #pacedUntil = Number.NEGATIVE_INFINITY;
+  #firstPacket: (() => void) | undefined;
   /** Something arrived since our last ACK frame. */
   #ackNeeded = false;
 
@@ -238,7 +239,7 @@ export class ChannelCore<T = never> {
       this.stats.replayed++;
       return;
     }
-    this.stats.packetsReceived++;
+    if (this.stats.packetsReceived++ === 0) this.#firstPacket?.();
     this.stats.bytesReceived += datagram.length;
     this.#lastHeard = now;
     const result = decodeFrames(this.#plain.subarray(0, opened.length), this.#visitor);
@@ -312,6 +313,20 @@ export class ChannelCore<T = never> {
     }
     if (now >= this.#lastAckElicitingSent + this.#keepaliveMs) this.#pingQueued = true;
     this.#updateLink(now);
+  }
+
+  /** Sends a PING with the next packet, whatever the window: proof of keys, or a liveness probe. */
+  ping(): void {
+    this.#pingQueued = true;
+  }
+
+  /**
+   * Calls `callback` once, at the first authenticated packet (at once if one came already): the
+   * proof a handshake responder waits for that the initiator holds the session keys.
+   */
+  onFirstPacket(callback: () => void): void {
+    if (this.stats.packetsReceived > 0) callback();
+    else this.#firstPacket = callback;
   }
 
   /** Closes the channel, telling the peer why with a CLOSE frame. */

@@ -1,0 +1,160 @@
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Clock } from '../net/clock.js';
+import type { DatagramSocket, SocketAddress } from '../net/datagram-socket.js';
+import type { CryptoSuite, KeyPair } from '../crypto/suite.js';
+import { Channel, type ChannelOptions } from './channel.js';
+import type { FrameSource } from './channel-core.js';
+import {
+  type ConnectOptions,
+  type EndpointStats,
+  HandshakeEndpoint,
+  type HandshakeEndpointOptions,
+} from './handshake/endpoint.js';
+import type { HandshakeResult } from './handshake/result.js';
+import { SssError } from '../net/errors.js';
+import { readHeader, type TransportHeader } from './packet-codec.js';
+
+/** Channel settings a host applies to every channel it makes. */
+export type HostChannelOptions = Omit<
+  ChannelOptions<never>,
+  'suite' | 'clock' | 'socket' | 'handshake' | 'source' | 'inspect'
+>;
+
+export interface ChannelHostOptions<T> extends Pick<
+  HandshakeEndpointOptions,
+  'accept' | 'cookieThresholdPerSecond' | 'maxHalfOpen' | 'halfOpenTimeoutMs' | 'timestampCapacity'
+> {
+  readonly suite: CryptoSuite;
+  readonly clock: Clock;
+  readonly identity: KeyPair;
+  readonly socket: DatagramSocket;
+  /** Wall-clock milliseconds for handshake timestamps (`Date.now` in production). */
+  readonly wallClockMs: () => number;
+  /** The frame source of each new channel (the stream layer), given its handshake. */
+  readonly source?: (handshake: HandshakeResult) => FrameSource<T>;
+  /** Called with each channel a peer opened to us. */
+  readonly onChannel?: (channel: Channel<T>) => void;
+  readonly channel?: HostChannelOptions;
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+/** Counters of a host's socket beyond those of each channel. */
+export interface ChannelHostStats {
+  datagramsReceived: number;
+  /** Transport packets for a channel id this host does not have. */
+  unknownChannel: number;
+  /** Datagrams that are neither handshake nor transport packets. */
+  malformed: number;
+  readonly handshake: EndpointStats;
+}
+
+/** A connect that did not produce a channel. */
+export class ConnectError extends SssError {
+  /** The handshake's final state: `timedOut`, `rejected`, `authenticationFailed`, `cancelled`. */
+  readonly state: string;
+
+  constructor(state: string) {
+    super('connect-failed', `the handshake ended ${state}`);
+    this.state = state;
+  }
+}
+
+/**
+ * One identity on one socket: the handshake endpoint and every channel, found by the channel id
+ * in each datagram. Packets for unknown channels, and anything that is not a packet of ours,
+ * are dropped and counted here; what reaches a channel is counted in its own statistics.
+ */
+export class ChannelHost<T = never> {
+  readonly stats: ChannelHostStats;
+  readonly endpoint: HandshakeEndpoint;
+  readonly #options: ChannelHostOptions<T>;
+  readonly #channels = new Map<number, Channel<T>>();
+  readonly #header: TransportHeader = {
+    keyPhase: 0,
+    channelId: 0,
+    pnLength: 1,
+    truncatedPn: 0,
+    headerLength: 0,
+  };
+
+  constructor(options: ChannelHostOptions<T>) {
+    this.#options = options;
+    this.endpoint = new HandshakeEndpoint({
+      ...options,
+      onOtherPacket: (packet) => this.#route(packet),
+      onSession: (session) => {
+        const channel = this.#open(session.result);
+        // The initiator proves it holds the keys with its first packet on the channel.
+        channel.core.onFirstPacket(() => session.confirm());
+        this.#options.onChannel?.(channel);
+      },
+    });
+    this.stats = {
+      datagramsReceived: 0,
+      unknownChannel: 0,
+      malformed: 0,
+      handshake: this.endpoint.stats,
+    };
+    options.socket.onReceive((packet, from) => this.handle(packet, from));
+  }
+
+  /** Channels open now, by local channel id. */
+  get channels(): ReadonlyMap<number, Channel<T>> {
+    return this.#channels;
+  }
+
+  /** Handshakes with the holder of `peerPublicKey` at `address` and opens a channel. */
+  async connect(
+    peerPublicKey: Uint8Array,
+    address: SocketAddress,
+    options?: ConnectOptions,
+  ): Promise<Channel<T>> {
+    const outcome = await this.endpoint.connect(peerPublicKey, address, options).outcome;
+    if (outcome.state !== 'established') throw new ConnectError(outcome.state);
+    const channel = this.#open(outcome.result);
+    // The first packet confirms the handshake to the responder, so it goes at once.
+    channel.core.ping();
+    channel.flush();
+    return channel;
+  }
+
+  /** Takes one datagram from the socket. */
+  handle(packet: Uint8Array, from: SocketAddress): void {
+    this.stats.datagramsReceived++;
+    this.endpoint.handle(packet, from);
+  }
+
+  #route(packet: Uint8Array): void {
+    const header = readHeader(packet, this.#header);
+    if (header === null) {
+      this.stats.malformed++;
+      return;
+    }
+    const channel = this.#channels.get(header.channelId);
+    if (channel === undefined) {
+      this.stats.unknownChannel++;
+      return;
+    }
+    channel.handle(packet);
+  }
+
+  #open(handshake: HandshakeResult): Channel<T> {
+    const { suite, clock, socket, inspect } = this.#options;
+    const channel = new Channel<T>({
+      ...this.#options.channel,
+      suite,
+      clock,
+      socket,
+      handshake,
+      inspect,
+      source: this.#options.source?.(handshake),
+    });
+    const id = handshake.localChannelId;
+    this.#channels.set(id, channel);
+    void channel.closed.then(() => {
+      this.#channels.delete(id);
+      this.endpoint.release(id);
+    });
+    return channel;
+  }
+}
