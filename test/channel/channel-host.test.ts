@@ -1,50 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { Channel } from '../../src/channel/channel.js';
-import { ChannelHost, ConnectError } from '../../src/channel/channel-host.js';
+import { ConnectError } from '../../src/channel/channel-host.js';
 import { createNativeSuite } from '../../src/crypto/native-suite.js';
 import { seededRandom } from '../../src/net/random.js';
 import { SimNetwork } from '../../src/net/sim/network.js';
-import { BulkSource, type BulkToken } from './fixtures/bulk-source.js';
+import { BulkSource } from './fixtures/bulk-source.js';
+import { hostSide, settle } from './fixtures/channel-pair.js';
 
 function hosts(chunks: number) {
   const net = new SimNetwork({ seed: 11, defaultLink: { delayMs: 10 } });
-  const make = (name: string, address: string, seed: number, source: () => BulkSource) => {
-    const host = net.addHost({ name, addresses: [address] });
-    const suite = createNativeSuite(seededRandom(seed));
-    const identity = suite.generateKeyPair();
-    const opened: Channel<BulkToken>[] = [];
-    const sources: BulkSource[] = [];
-    const channelHost = new ChannelHost<BulkToken>({
-      suite,
-      clock: host.clock,
-      identity,
-      socket: host.bind(4433),
-      wallClockMs: () => 1_790_000_000_000 + net.now(),
-      source: () => {
-        const s = source();
-        sources.push(s);
-        return s;
-      },
-      onChannel: (channel) => opened.push(channel),
-    });
-    return { host, identity, channelHost, opened, sources };
-  };
-  const client = make('client', '10.0.0.1', 1, () => new BulkSource(chunks));
-  const server = make('server', '10.0.0.2', 2, () => new BulkSource(0));
-  return { net, client, server };
-}
-
-async function settle<T>(net: SimNetwork, promise: Promise<T>): Promise<T> {
-  let done: { value: T } | undefined;
-  void promise.then((value) => {
-    done = { value };
-  });
-  for (let i = 0; i < 400 && done === undefined; i++) {
-    net.runFor(50);
-    await Promise.resolve();
-  }
-  if (done === undefined) throw new Error('did not settle');
-  return done.value;
+  const clientHost = net.addHost({ name: 'client', addresses: ['10.0.0.1'] });
+  const serverHost = net.addHost({ name: 'server', addresses: ['10.0.0.2'] });
+  const client = hostSide(net, clientHost, 4433, 1, () => new BulkSource(chunks));
+  const server = hostSide(net, serverHost, 4433, 2, () => new BulkSource(0));
+  return { net, client, server: { ...server, identity: { publicKey: server.publicKey } } };
 }
 
 describe('ChannelHost', () => {
