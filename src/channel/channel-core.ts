@@ -22,6 +22,7 @@ import type { Cursor } from './varint.js';
 import {
   MAX_PACKET_OVERHEAD,
   openPacket,
+  emptyTransportHeader,
   readHeader,
   sealPacket,
   type TransportHeader,
@@ -152,13 +153,7 @@ export class ChannelCore<T = never> {
   readonly #replay = new ReplayWindow();
   readonly #received = new AckRanges();
   readonly #ackPolicy: AckPolicy;
-  readonly #header: TransportHeader = {
-    keyPhase: 0,
-    channelId: 0,
-    pnLength: 1,
-    truncatedPn: 0,
-    headerLength: 0,
-  };
+  readonly #header: TransportHeader = emptyTransportHeader();
   readonly #plain: Uint8Array;
   readonly #visitor: FrameVisitor;
   readonly #keepaliveMs: number;

@@ -12,7 +12,7 @@ import {
 } from './handshake/endpoint.js';
 import type { HandshakeResult } from './handshake/result.js';
 import { SssError } from '../net/errors.js';
-import { readHeader, type TransportHeader } from './packet-codec.js';
+import { emptyTransportHeader, readHeader, type TransportHeader } from './packet-codec.js';
 
 /** Channel settings a host applies to every channel it makes. */
 export type HostChannelOptions = Omit<
@@ -69,13 +69,7 @@ export class ChannelHost<T = never> {
   readonly endpoint: HandshakeEndpoint;
   readonly #options: ChannelHostOptions<T>;
   readonly #channels = new Map<number, Channel<T>>();
-  readonly #header: TransportHeader = {
-    keyPhase: 0,
-    channelId: 0,
-    pnLength: 1,
-    truncatedPn: 0,
-    headerLength: 0,
-  };
+  readonly #header: TransportHeader = emptyTransportHeader();
 
   constructor(options: ChannelHostOptions<T>) {
     this.#options = options;

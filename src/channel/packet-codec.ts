@@ -127,6 +127,11 @@ export function sealPacket(
  * type, channel id 0, too short or too long). Cheap: the host demultiplexes by channel id before
  * any decryption. Pass `into` to reuse one header object for every datagram.
  */
+/** A header object for {@link readHeader} to fill again and again on the per-packet path. */
+export function emptyTransportHeader(): TransportHeader {
+  return { keyPhase: 0, channelId: 0, pnLength: 1, truncatedPn: 0, headerLength: 0 };
+}
+
 export function readHeader(datagram: Uint8Array, into?: TransportHeader): TransportHeader | null {
   if (datagram.length < MIN_PACKET_BYTES || datagram.length > MAX_PACKET_BYTES) return null;
   const first = datagram[0] as number;

@@ -5,25 +5,15 @@ import { createNativeSuite } from '../../../src/crypto/native-suite.js';
 import {
   CipherState,
   MAX_NONCE,
-  NoiseError,
   SymmetricState,
   encodeNonce,
 } from '../../../src/crypto/noise/index.js';
 import { parameterOf } from '../../net/fixtures.js';
 import { toHex } from './fixtures.js';
+import { noiseCodeOf } from './fixtures.js';
 
 const suite = createNativeSuite();
 const EMPTY = new Uint8Array(0);
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof NoiseError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
 
 describe('CipherState (§5.1)', () => {
   it('encodes nonces as 4 zero bytes and a 64-bit little-endian counter (§12.3)', () => {
@@ -72,8 +62,8 @@ describe('CipherState (§5.1)', () => {
     const ciphertext = sender.encryptWithAd(EMPTY, Uint8Array.of(7, 7, 7));
     const forged = ciphertext.slice();
     forged[0] = (forged[0] as number) ^ 1;
-    expect(codeOf(() => receiver.decryptWithAd(EMPTY, forged))).toBe('noise-decrypt-failed');
-    expect(codeOf(() => receiver.decryptWithAd(EMPTY, ciphertext.subarray(0, 10)))).toBe(
+    expect(noiseCodeOf(() => receiver.decryptWithAd(EMPTY, forged))).toBe('noise-decrypt-failed');
+    expect(noiseCodeOf(() => receiver.decryptWithAd(EMPTY, ciphertext.subarray(0, 10)))).toBe(
       'noise-decrypt-failed',
     );
     expect(receiver.nonce).toBe(0n);
@@ -85,8 +75,8 @@ describe('CipherState (§5.1)', () => {
     cipher.setNonce(MAX_NONCE - 1n);
     cipher.encryptWithAd(EMPTY, EMPTY);
     expect(cipher.nonce).toBe(MAX_NONCE);
-    expect(codeOf(() => cipher.encryptWithAd(EMPTY, EMPTY))).toBe('noise-nonce-exhausted');
-    expect(codeOf(() => cipher.decryptWithAd(EMPTY, new Uint8Array(16)))).toBe(
+    expect(noiseCodeOf(() => cipher.encryptWithAd(EMPTY, EMPTY))).toBe('noise-nonce-exhausted');
+    expect(noiseCodeOf(() => cipher.decryptWithAd(EMPTY, new Uint8Array(16)))).toBe(
       'noise-nonce-exhausted',
     );
     expect(parameterOf(() => cipher.setNonce(MAX_NONCE + 1n))).toBe('nonce');
@@ -118,7 +108,7 @@ describe('CipherState (§5.1)', () => {
     expect(b.decryptWithAd(EMPTY, a.encryptWithAd(EMPTY, Uint8Array.of(5)))).toEqual(
       Uint8Array.of(5),
     );
-    expect(codeOf(() => new CipherState(suite).rekey())).toBe('noise-state');
+    expect(noiseCodeOf(() => new CipherState(suite).rekey())).toBe('noise-state');
   });
 
   it('keeps its own copy of the key', () => {

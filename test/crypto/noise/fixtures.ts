@@ -2,6 +2,8 @@ import { createNativeSuite } from '../../../src/crypto/native-suite.js';
 import { createNobleSuite } from '../../../src/crypto/noble-suite.js';
 import {
   HandshakeState,
+  NoiseError,
+  type NoiseErrorCode,
   PATTERN_NAMES,
   handshakePattern,
   parseProtocolName,
@@ -98,4 +100,15 @@ export function makePair(suite: CryptoSuite, pattern: string, prologue?: Uint8Ar
     psks,
   });
   return { initiator, responder, initiatorStatic, responderStatic };
+}
+
+/** The code of the NoiseError `fn` throws, or undefined when it returns. */
+export function noiseCodeOf(fn: () => unknown): NoiseErrorCode | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof NoiseError) return error.code;
+    throw error;
+  }
+  return undefined;
 }

@@ -2,30 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { createNativeSuite } from '../../../src/crypto/native-suite.js';
-import {
-  HandshakeState,
-  MAX_MESSAGE_BYTES,
-  NoiseError,
-  type NoiseErrorCode,
-} from '../../../src/crypto/noise/index.js';
+import { HandshakeState, MAX_MESSAGE_BYTES } from '../../../src/crypto/noise/index.js';
 import { InvalidParameterError } from '../../../src/net/errors.js';
 import { seededRandom } from '../../../src/net/random.js';
 import { parameterOf } from '../../net/fixtures.js';
 import { ALL_PATTERNS, makePair, messageShapes, protocolName, type Pair } from './fixtures.js';
+import { noiseCodeOf } from './fixtures.js';
 
 const suite = createNativeSuite();
 const IK = protocolName('IK');
-
-/** The code of the NoiseError `fn` throws, or undefined when it returns. */
-function noiseCodeOf(fn: () => unknown): NoiseErrorCode | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof NoiseError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
 
 /** Everything observable about a HandshakeState, to show that a rejected message changed nothing. */
 function observe(state: HandshakeState): unknown {
