@@ -1,5 +1,5 @@
 import type { CryptoSuite } from '../crypto/suite.js';
-import { InvalidParameterError } from '../net/errors.js';
+import { checkPositive } from '../net/errors.js';
 import { AckPolicy } from './ack-policy.js';
 import { AckRanges } from './ack-ranges.js';
 import type { CongestionController } from './congestion/controller.js';
@@ -181,8 +181,8 @@ export class ChannelCore<T = never> {
     this.#options = options;
     this.#maxDatagram = options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM;
     const maxAckDelay = options.maxAckDelay ?? 25;
-    this.#keepaliveMs = positive('keepaliveMs', options.keepaliveMs ?? 5000);
-    this.#downAfterMs = positive('downAfterMs', options.downAfterMs ?? 20_000);
+    this.#keepaliveMs = checkPositive('keepaliveMs', options.keepaliveMs ?? 5000);
+    this.#downAfterMs = checkPositive('downAfterMs', options.downAfterMs ?? 20_000);
     this.#ackPolicy = new AckPolicy({ maxAckDelay });
     this.recovery = new LossDetector({ maxAckDelay });
     const cc = { maxDatagramSize: this.#maxDatagram };
@@ -541,11 +541,4 @@ export class ChannelCore<T = never> {
   get maxDatagramSize(): number {
     return this.#maxDatagram;
   }
-}
-
-function positive(parameter: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new InvalidParameterError(parameter, `must be a positive number, got ${value}`);
-  }
-  return value;
 }

@@ -59,3 +59,11 @@ export class SocketBindError extends SssError {
     this.port = port;
   }
 }
+
+/** `value` if it is a finite number above zero; otherwise an {@link InvalidParameterError}. */
+export function checkPositive(parameter: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new InvalidParameterError(parameter, `must be a positive number, got ${value}`);
+  }
+  return value;
+}

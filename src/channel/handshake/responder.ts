@@ -1,7 +1,7 @@
 import { type Actor, createActor, type InspectionEvent, type Observer } from 'xstate';
 import { type Clock, toXStateClock } from '../../net/clock.js';
 import type { SocketAddress } from '../../net/datagram-socket.js';
-import { InvalidParameterError } from '../../net/errors.js';
+import { checkPositive, InvalidParameterError } from '../../net/errors.js';
 import { equalBytes, isAllZero, toHex } from '../../crypto/bytes.js';
 import { Eid } from '../../crypto/eid.js';
 import { HandshakeState } from '../../crypto/noise/handshake-state.js';
@@ -147,10 +147,16 @@ export class HandshakeResponder {
 
   constructor(options: ResponderOptions) {
     this.#options = options;
-    const rate = positive('cookieThresholdPerSecond', options.cookieThresholdPerSecond ?? 1000);
-    this.#maxHalfOpen = positive('maxHalfOpen', options.maxHalfOpen ?? 10_000);
-    this.#halfOpenTimeoutMs = positive('halfOpenTimeoutMs', options.halfOpenTimeoutMs ?? 15_000);
-    const capacity = positive('timestampCapacity', options.timestampCapacity ?? 100_000);
+    const rate = checkPositive(
+      'cookieThresholdPerSecond',
+      options.cookieThresholdPerSecond ?? 1000,
+    );
+    this.#maxHalfOpen = checkPositive('maxHalfOpen', options.maxHalfOpen ?? 10_000);
+    this.#halfOpenTimeoutMs = checkPositive(
+      'halfOpenTimeoutMs',
+      options.halfOpenTimeoutMs ?? 15_000,
+    );
+    const capacity = checkPositive('timestampCapacity', options.timestampCapacity ?? 100_000);
     this.#mac1Key = mac1Key(options.suite, options.identity.publicKey);
     this.#cookies = new CookieJar(options.suite, options.clock, options.identity.publicKey);
     this.#load = new LoadMeter(options.clock, rate, rate);
@@ -290,11 +296,4 @@ export class HandshakeResponder {
 
 function ephemeralKeyOf(noiseMessage: Uint8Array): string {
   return toHex(noiseMessage.subarray(0, 32));
-}
-
-function positive(parameter: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new InvalidParameterError(parameter, `must be a positive number, got ${value}`);
-  }
-  return value;
 }
