@@ -15,6 +15,8 @@ import {
   PATH_DATA_BYTES,
   writeAckFrame,
   writeCloseFrame,
+  writePadding,
+  writePathChallengeFrame,
   writePathResponseFrame,
   writePingFrame,
 } from './frames.js';
@@ -32,6 +34,7 @@ import type { AckOutcome } from './recovery/loss-detection.js';
 import { LossDetector } from './recovery/loss-detection.js';
 import type { SentPacket } from './recovery/sent-packets.js';
 import { ReplayWindow } from './replay-window.js';
+import { type ChannelPath, type PathEntry, PathSet } from './paths.js';
 
 /** SST's link status (reference/sst-protocol.md §2.7), as the channel reports it. */
 export type LinkState = 'up' | 'stalled' | 'down';
@@ -64,8 +67,18 @@ export interface FrameSource<T> {
   ): 'decoded' | 'malformed' | 'unknown';
 }
 
-export interface ChannelCoreOptions<T> {
+export interface ChannelCoreOptions<T, P extends ChannelPath = ChannelPath> {
   readonly suite: CryptoSuite;
+  /** Where the handshake ran: the path the channel starts on, taken as validated. */
+  readonly path: P;
+  /**
+   * Other endpoints of the peer. When the link is down, or stalled through
+   * `failoverAfterPtos` probe timeouts, each is challenged, and the first to answer becomes
+   * the path.
+   */
+  readonly alternatePaths?: readonly P[];
+  /** Probe timeouts in a row, while stalled, after which alternate paths are probed (default 3). */
+  readonly failoverAfterPtos?: number;
   readonly sendKey: Uint8Array;
   readonly receiveKey: Uint8Array;
   /** The id the peer puts on packets to us (checked by the host's demultiplexer). */
@@ -116,16 +129,41 @@ export interface ChannelStats {
   authFailed: number;
   packetsLost: number;
   probesSent: number;
+  /** Times the channel moved to a path the peer's packets came from (NAT rebinding, roaming). */
+  migrations: number;
+  /** Times the channel moved to an alternate path after its own went bad. */
+  failovers: number;
+  pathChallengesSent: number;
+  pathsValidated: number;
+  pathValidationsFailed: number;
+  /** Packets withheld from an unvalidated path by the anti-amplification limit. */
+  amplificationLimited: number;
 }
 
 interface PacketRecord<T> {
   readonly source: T | undefined;
   /** Largest packet number our ACK frame in this packet acknowledged, or -1. */
   readonly ackedUpTo: number;
+  /**
+   * Sent outside congestion control: a probe of another path or of a larger size, whose loss
+   * says nothing about congestion on the path in use (RFC 9000 §14.4).
+   */
+  readonly uncounted: boolean;
 }
 
 const DEFAULT_MAX_DATAGRAM = 1200;
 const MIN_PACING_WAIT_MS = 0.01;
+/** Challenges and their answers are padded to this, so a path is proven to carry it (RFC 9000 §8.2.1). */
+const PATH_PROBE_BYTES = 1200;
+/** A configured path whose probes went unanswered rests this long before the next round, ms. */
+const PATH_PROBE_INTERVAL_MS = 5000;
+/** Path responses waiting at once; a peer flooding challenges gets answers to the latest only. */
+const MAX_PENDING_RESPONSES = 4;
+
+interface PendingResponse<P extends ChannelPath> {
+  readonly entry: PathEntry<P>;
+  readonly data: Uint8Array;
+}
 
 /**
  * One channel's packet engine, sans IO: it turns datagrams into frame callbacks and frames into
@@ -134,7 +172,7 @@ const MIN_PACING_WAIT_MS = 0.01;
  * {@link ChannelCore.poll} until it returns 0 to get datagrams to send, and
  * {@link ChannelCore.onTimeout} at {@link ChannelCore.deadline}.
  */
-export class ChannelCore<T = never> {
+export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
   readonly stats: ChannelStats = {
     packetsSent: 0,
     bytesSent: 0,
@@ -145,10 +183,23 @@ export class ChannelCore<T = never> {
     authFailed: 0,
     packetsLost: 0,
     probesSent: 0,
+    migrations: 0,
+    failovers: 0,
+    pathChallengesSent: 0,
+    pathsValidated: 0,
+    pathValidationsFailed: 0,
+    amplificationLimited: 0,
   };
   readonly recovery: LossDetector<PacketRecord<T>>;
   readonly congestion: CongestionController;
-  readonly #options: ChannelCoreOptions<T>;
+  readonly #options: ChannelCoreOptions<T, P>;
+  readonly #paths: PathSet<P>;
+  readonly #failoverAfterPtos: number;
+  #hasAlternates: boolean;
+  #destination: PathEntry<P>;
+  /** Whether the packet being decoded carries a frame other than path probing and padding. */
+  #nonProbing = false;
+  #receivedOn: PathEntry<P> | undefined;
   readonly #pacer: Pacer;
   readonly #replay = new ReplayWindow();
   readonly #received = new AckRanges();
@@ -163,7 +214,7 @@ export class ChannelCore<T = never> {
   #now = 0;
   #probes = 0;
   #pingQueued = false;
-  #pathResponses: Uint8Array[] = [];
+  #pathResponses: PendingResponse<P>[] = [];
   #closing: ChannelCloseReason | undefined;
   #closeSent = false;
   #closed = false;
@@ -177,8 +228,17 @@ export class ChannelCore<T = never> {
   /** Something arrived since our last ACK frame. */
   #ackNeeded = false;
 
-  constructor(options: ChannelCoreOptions<T>, now: number) {
+  constructor(options: ChannelCoreOptions<T, P>, now: number) {
     this.#options = options;
+    this.#failoverAfterPtos = checkPositive('failoverAfterPtos', options.failoverAfterPtos ?? 3);
+    this.#paths = new PathSet(
+      options.path,
+      options.alternatePaths ?? [],
+      () => this.#stallAfter(),
+      now,
+    );
+    this.#destination = this.#paths.active;
+    this.#hasAlternates = this.#paths.size > 1;
     this.#maxDatagram = options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM;
     const maxAckDelay = options.maxAckDelay ?? 25;
     this.#keepaliveMs = checkPositive('keepaliveMs', options.keepaliveMs ?? 5000);
@@ -204,8 +264,26 @@ export class ChannelCore<T = never> {
     return this.#closed;
   }
 
-  /** Takes one datagram addressed to this channel; anything bad is dropped and counted. */
-  receive(datagram: Uint8Array, now: number): void {
+  /** The path packets go to now. */
+  get activePath(): P {
+    return this.#paths.active.path;
+  }
+
+  /** Where the datagram the last {@link ChannelCore.poll} wrote goes. */
+  get destination(): P {
+    return this.#destination.path;
+  }
+
+  /** The path known under `key`, so that a driver can reuse its object; or undefined. */
+  knownPath(key: string): P | undefined {
+    return this.#paths.find(key)?.path;
+  }
+
+  /**
+   * Takes one datagram addressed to this channel, arrived on `path` (default: the active one);
+   * anything bad is dropped and counted.
+   */
+  receive(datagram: Uint8Array, now: number, path?: P): void {
     if (this.#closed) return;
     this.#now = now;
     const header = readHeader(datagram, this.#header);
@@ -237,10 +315,25 @@ export class ChannelCore<T = never> {
     if (this.stats.packetsReceived++ === 0) this.#firstPacket?.();
     this.stats.bytesReceived += datagram.length;
     this.#lastHeard = now;
+    const active = this.#paths.active;
+    const entry =
+      path === undefined || path === active.path ? active : this.#paths.entry(path, now);
+    entry.bytesReceived += datagram.length;
+    this.#receivedOn = entry;
+    this.#nonProbing = false;
     const result = decodeFrames(this.#plain.subarray(0, opened.length), this.#visitor);
     if (!result.ok) {
       this.#fail(result.errorCode, `undecodable frame at ${result.offset}`);
       return;
+    }
+    // Only the newest packet moves the channel, so that a late one from an old address cannot
+    // drag it back (RFC 9000 §9.3).
+    if (
+      entry !== this.#paths.active &&
+      this.#nonProbing &&
+      opened.packetNumber === this.#replay.highest
+    ) {
+      this.#migrate(entry, now);
     }
     this.#received.add(opened.packetNumber);
     this.#ackNeeded = true;
@@ -256,16 +349,64 @@ export class ChannelCore<T = never> {
     if (this.#closed) return 0;
     this.#now = now;
     if (this.#closing !== undefined) return this.#sendClose(out);
+    const pathProbe = this.#pollPathProbe(out, now);
+    if (pathProbe > 0) return pathProbe;
+    const active = this.#paths.active;
+    this.#destination = active;
+    if (this.#paths.blocked(active)) {
+      this.stats.amplificationLimited++;
+      return 0;
+    }
+    const room = Math.min(this.#maxDatagram, this.#paths.allowance(active));
     // Probes and keepalives go out whatever the window: they are how a stalled path is found
     // to work again (RFC 9002 §6.2.4).
     const probing = this.#probes > 0 || this.#pingQueued;
     const mayFill = probing || (this.congestion.canSend(this.#maxDatagram) && this.#paced(now));
     const ackDue = this.#ackDue(now);
-    const wantsData =
-      mayFill &&
-      (probing || this.#pathResponses.length > 0 || (this.#options.source?.hasFrames() ?? false));
+    const wantsData = mayFill && (probing || (this.#options.source?.hasFrames() ?? false));
     if (!wantsData && !ackDue) return 0;
-    return this.#buildPacket(out, now, wantsData, probing);
+    return this.#buildPacket(out, now, room, wantsData, probing);
+  }
+
+  /**
+   * A packet of path frames only, for a path with an answer or a challenge due: probing packets
+   * never make the peer move (RFC 9000 §9.1), and go outside the congestion window, like PTO
+   * probes, because they are few and must get through on a path that is failing.
+   */
+  #pollPathProbe(out: Uint8Array, now: number): number {
+    const response = this.#pathResponses[0];
+    const entry = response?.entry ?? this.#paths.dueChallenge(now);
+    if (entry === undefined) return 0;
+    if (this.#paths.blocked(entry)) {
+      this.stats.amplificationLimited++;
+      // An answer that cannot go now is dropped: the peer will challenge again.
+      this.#pathResponses.shift();
+      return 0;
+    }
+    const size = Math.min(PATH_PROBE_BYTES, this.#paths.allowance(entry), this.#maxDatagram);
+    const plain = this.#plain;
+    let offset = 0;
+    for (let i = 0; i < this.#pathResponses.length;) {
+      const pending = this.#pathResponses[i] as PendingResponse<P>;
+      if (pending.entry !== entry) {
+        i++;
+        continue;
+      }
+      offset = writePathResponseFrame(plain, offset, pending.data);
+      this.#pathResponses.splice(i, 1);
+    }
+    if (entry.challenge !== undefined && entry.challengeDueAt <= now) {
+      offset = writePathChallengeFrame(plain, offset, entry.challenge);
+      this.#paths.onChallengeSent(entry, now);
+      this.stats.pathChallengesSent++;
+    }
+    offset = writePadding(plain, offset, size - MAX_PACKET_OVERHEAD - offset);
+    this.#destination = entry;
+    return this.#seal(out, offset, now, true, {
+      source: undefined,
+      ackedUpTo: -1,
+      uncounted: true,
+    });
   }
 
   /** When {@link ChannelCore.onTimeout} should run next (ms), or `Infinity`. */
@@ -286,7 +427,11 @@ export class ChannelCore<T = never> {
     const down =
       this.#link === 'down' ? Number.POSITIVE_INFINITY : this.#lastHeard + this.#downAfterMs;
     const paced = this.#pacedUntil > this.#now ? this.#pacedUntil : Number.POSITIVE_INFINITY;
-    return Math.min(ack, recovery, keepalive, stall, down, paced);
+    const paths = Math.min(this.#paths.deadline, this.#nextAlternateProbe());
+    // Nothing can go to a path the amplification limit holds; what was due waits for the peer,
+    // whose next packet runs the channel again.
+    if (this.#paths.blocked(this.#paths.active)) return Math.min(recovery, stall, down, paths);
+    return Math.min(ack, recovery, keepalive, stall, down, paced, paths);
   }
 
   /** Runs what is due at `now`: loss and probe timeouts, keepalives and link-state checks. */
@@ -308,6 +453,12 @@ export class ChannelCore<T = never> {
     }
     if (now >= this.#lastAckElicitingSent + this.#keepaliveMs) this.#pingQueued = true;
     this.#updateLink(now);
+    for (;;) {
+      const event = this.#paths.onTimeout(now, PATH_PROBE_INTERVAL_MS);
+      if (event === undefined) break;
+      this.stats.pathValidationsFailed++;
+    }
+    this.#probeAlternates(now);
   }
 
   /** Sends a PING with the next packet, whatever the window: proof of keys, or a liveness probe. */
@@ -348,9 +499,15 @@ export class ChannelCore<T = never> {
     return deadline !== null && deadline <= now;
   }
 
-  #buildPacket(out: Uint8Array, now: number, fill: boolean, probing: boolean): number {
+  #buildPacket(
+    out: Uint8Array,
+    now: number,
+    room: number,
+    fill: boolean,
+    probing: boolean,
+  ): number {
     const plain = this.#plain;
-    const limit = this.#maxDatagram - MAX_PACKET_OVERHEAD;
+    const limit = room - MAX_PACKET_OVERHEAD;
     let offset = 0;
     let ackedUpTo = -1;
     if (this.#ackNeeded && this.#received.count > 0 && (fill || this.#ackDue(now))) {
@@ -366,10 +523,6 @@ export class ChannelCore<T = never> {
     let ackEliciting = false;
     let source: T | undefined;
     if (fill) {
-      while (this.#pathResponses.length > 0 && offset + 1 + PATH_DATA_BYTES <= limit) {
-        offset = writePathResponseFrame(plain, offset, this.#pathResponses.shift() as Uint8Array);
-        ackEliciting = true;
-      }
       const written = this.#options.source?.writeFrames(plain, offset, limit, now);
       if (written !== undefined) {
         offset = written.end;
@@ -389,7 +542,7 @@ export class ChannelCore<T = never> {
         this.stats.probesSent++;
       }
     }
-    return this.#seal(out, offset, now, ackEliciting, { source, ackedUpTo });
+    return this.#seal(out, offset, now, ackEliciting, { source, ackedUpTo, uncounted: false });
   }
 
   #seal(
@@ -400,6 +553,9 @@ export class ChannelCore<T = never> {
     record: PacketRecord<T>,
   ): number {
     const pn = this.#nextPn++;
+    // An idle channel's stall clock starts when something is outstanding again, not at the
+    // last acknowledgement, which may be long past.
+    if (ackEliciting && this.recovery.ackElicitingInFlight === 0) this.#lastProgress = now;
     const size = sealPacket(
       this.#options.suite,
       this.#options.sendKey,
@@ -414,7 +570,8 @@ export class ChannelCore<T = never> {
       0,
     );
     this.recovery.onPacketSent(pn, now, size, ackEliciting, ackEliciting, record);
-    if (ackEliciting) {
+    this.#destination.bytesSent += size;
+    if (ackEliciting && !record.uncounted) {
       this.congestion.onPacketSent(size, now);
       this.#pacer.onSent(size, now);
       this.#lastAckElicitingSent = now;
@@ -430,25 +587,38 @@ export class ChannelCore<T = never> {
     this.#closeSent = true;
     const reason = new TextEncoder().encode(closing.reason.slice(0, 256));
     const end = writeCloseFrame(this.#plain, 0, closing.errorCode, reason);
-    const size = this.#seal(out, end, this.#now, false, { source: undefined, ackedUpTo: -1 });
+    this.#destination = this.#paths.active;
+    const size = this.#seal(out, end, this.#now, false, {
+      source: undefined,
+      ackedUpTo: -1,
+      uncounted: false,
+    });
     this.#finish(closing);
     return size;
   }
 
   #makeVisitor(): FrameVisitor {
     return {
-      onPing: () => undefined,
-      onAck: (frame) => this.#onAck(frame),
+      onPing: () => {
+        this.#nonProbing = true;
+      },
+      onAck: (frame) => {
+        this.#nonProbing = true;
+        this.#onAck(frame);
+      },
       onClose: (errorCode, reason) =>
         this.#finish({ by: 'peer', errorCode, reason: new TextDecoder().decode(reason) }),
       onPathChallenge: (data) => {
-        // Bounded: a peer flooding challenges gets answers to the latest few only.
-        if (this.#pathResponses.length >= 4) this.#pathResponses.shift();
-        this.#pathResponses.push(Uint8Array.from(data));
+        if (this.#pathResponses.length >= MAX_PENDING_RESPONSES) this.#pathResponses.shift();
+        // The answer goes back on the path the challenge came by (RFC 9000 §8.2.2).
+        const entry = this.#receivedOn ?? this.#paths.active;
+        this.#pathResponses.push({ entry, data: Uint8Array.from(data) });
       },
-      onPathResponse: () => undefined,
-      onExtension: (type, payload, cursor) =>
-        this.#options.source?.onFrame(type, payload, cursor) ?? 'unknown',
+      onPathResponse: (data) => this.#onPathResponse(data),
+      onExtension: (type, payload, cursor) => {
+        this.#nonProbing = true;
+        return this.#options.source?.onFrame(type, payload, cursor) ?? 'unknown';
+      },
     };
   }
 
@@ -467,7 +637,7 @@ export class ChannelCore<T = never> {
       this.#progressed = true;
     }
     for (const packet of outcome.acked) {
-      if (packet.inFlight) {
+      if (packet.inFlight && !packet.frames.uncounted) {
         this.congestion.onAck(packet.size, packet.timeSent, this.#now, this.recovery.rtt);
       }
       // The peer has our ACK up to there: later ACKs need not repeat it (RFC 9000 §13.2.4).
@@ -492,10 +662,82 @@ export class ChannelCore<T = never> {
   ): void {
     if (lost.length === 0) return;
     this.stats.packetsLost += lost.length;
-    this.congestion.onLoss(largestLostTimeSent, lostBytes, now, persistent);
+    let countedBytes = lostBytes;
+    let countedLargest = largestLostTimeSent;
+    for (const packet of lost) {
+      // Never shown to the controller: neither is their loss.
+      if (packet.frames.uncounted) countedBytes -= packet.size;
+    }
+    if (countedBytes < lostBytes) countedLargest = this.#largestCountedTimeSent(lost);
+    if (countedBytes > 0) this.congestion.onLoss(countedLargest, countedBytes, now, persistent);
     for (const packet of lost) {
       if (packet.frames.source !== undefined) this.#options.source?.onLost(packet.frames.source);
     }
+  }
+
+  #largestCountedTimeSent(lost: readonly SentPacket<PacketRecord<T>>[]): number {
+    let largest = Number.NEGATIVE_INFINITY;
+    for (const packet of lost) {
+      if (!packet.frames.uncounted && packet.timeSent > largest) largest = packet.timeSent;
+    }
+    return largest;
+  }
+
+  /**
+   * The peer's newest packet came by another path: send there from now on, validating it first
+   * if it is new. On another host (not just a rebound port) the old window says nothing about
+   * the new path, so it restarts from the minimum (RFC 9000 §9.4).
+   */
+  #migrate(entry: PathEntry<P>, now: number): void {
+    const previous = this.#paths.active;
+    this.#paths.moveTo(entry, this.#challengeData(), now);
+    this.stats.migrations++;
+    if (previous.path.peerHost !== entry.path.peerHost) this.congestion.onPersistentCongestion(now);
+  }
+
+  #onPathResponse(data: Uint8Array): void {
+    const event = this.#paths.onResponse(data);
+    if (event === undefined) return;
+    this.stats.pathsValidated++;
+    const entry = event.entry;
+    if (entry === this.#paths.active || !this.#wantsFailover()) return;
+    this.#paths.moveTo(entry, this.#challengeData(), this.#now);
+    this.stats.failovers++;
+    this.congestion.onPersistentCongestion(this.#now);
+    // Something for the peer to acknowledge at once, so that the link is seen up again.
+    this.#pingQueued = true;
+  }
+
+  /** Link down, or stalled through several probe timeouts: time to try the other endpoints. */
+  #wantsFailover(): boolean {
+    if (!this.#hasAlternates) return false;
+    return (
+      this.#link === 'down' ||
+      (this.#link === 'stalled' && this.recovery.ptoCount >= this.#failoverAfterPtos)
+    );
+  }
+
+  /** Challenges every alternate endpoint not already being probed or resting. */
+  #probeAlternates(now: number): void {
+    if (!this.#wantsFailover()) return;
+    for (const entry of this.#paths.alternates()) {
+      if (entry.challenge !== undefined || entry.nextProbeAt > now) continue;
+      this.#paths.challenge(entry, this.#challengeData(), now);
+      entry.nextProbeAt = now + PATH_PROBE_INTERVAL_MS;
+    }
+  }
+
+  #nextAlternateProbe(): number {
+    if (!this.#wantsFailover()) return Number.POSITIVE_INFINITY;
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.#paths.alternates()) {
+      if (entry.challenge === undefined && entry.nextProbeAt < next) next = entry.nextProbeAt;
+    }
+    return next;
+  }
+
+  #challengeData(): Uint8Array {
+    return this.#options.suite.randomBytes(PATH_DATA_BYTES);
   }
 
   #stallAfter(): number {

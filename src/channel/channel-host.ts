@@ -17,7 +17,7 @@ import { emptyTransportHeader, readHeader, type TransportHeader } from './packet
 /** Channel settings a host applies to every channel it makes. */
 export type HostChannelOptions = Omit<
   ChannelOptions<never>,
-  'suite' | 'clock' | 'socket' | 'handshake' | 'source' | 'inspect'
+  'suite' | 'clock' | 'socket' | 'handshake' | 'source' | 'inspect' | 'peerEndpoints'
 >;
 
 export interface ChannelHostOptions<T> extends Pick<
@@ -27,7 +27,13 @@ export interface ChannelHostOptions<T> extends Pick<
   readonly suite: CryptoSuite;
   readonly clock: Clock;
   readonly identity: KeyPair;
+  /** Handshakes and channels. */
   readonly socket: DatagramSocket;
+  /**
+   * Sockets on the host's other addresses. They carry channel packets only, so that a peer can
+   * fail over or migrate to them; handshakes run on `socket`.
+   */
+  readonly extraSockets?: readonly DatagramSocket[];
   /** Wall-clock milliseconds for handshake timestamps (`Date.now` in production). */
   readonly wallClockMs: () => number;
   /** The frame source of each new channel (the stream layer), given its handshake. */
@@ -36,6 +42,11 @@ export interface ChannelHostOptions<T> extends Pick<
   readonly onChannel?: (channel: Channel<T>) => void;
   readonly channel?: HostChannelOptions;
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+/** A connect's handshake settings, and the peer's other addresses to fail over to. */
+export interface ChannelConnectOptions extends ConnectOptions {
+  readonly peerEndpoints?: readonly SocketAddress[];
 }
 
 /** Counters of a host's socket beyond those of each channel. */
@@ -75,7 +86,7 @@ export class ChannelHost<T = never> {
     this.#options = options;
     this.endpoint = new HandshakeEndpoint({
       ...options,
-      onOtherPacket: (packet) => this.#route(packet),
+      onOtherPacket: (packet, from) => this.#route(packet, from, options.socket),
       onSession: (session) => {
         const channel = this.#open(session.result);
         // The initiator proves it holds the keys with its first packet on the channel.
@@ -90,6 +101,12 @@ export class ChannelHost<T = never> {
       handshake: this.endpoint.stats,
     };
     options.socket.onReceive((packet, from) => this.handle(packet, from));
+    for (const socket of options.extraSockets ?? []) {
+      socket.onReceive((packet, from) => {
+        this.stats.datagramsReceived++;
+        this.#route(packet, from, socket);
+      });
+    }
   }
 
   /** Channels open now, by local channel id. */
@@ -101,11 +118,11 @@ export class ChannelHost<T = never> {
   async connect(
     peerPublicKey: Uint8Array,
     address: SocketAddress,
-    options?: ConnectOptions,
+    options?: ChannelConnectOptions,
   ): Promise<Channel<T>> {
     const outcome = await this.endpoint.connect(peerPublicKey, address, options).outcome;
     if (outcome.state !== 'established') throw new ConnectError(outcome.state);
-    const channel = this.#open(outcome.result);
+    const channel = this.#open(outcome.result, options?.peerEndpoints);
     // The first packet confirms the handshake to the responder, so it goes at once.
     channel.core.ping();
     channel.flush();
@@ -118,7 +135,7 @@ export class ChannelHost<T = never> {
     this.endpoint.handle(packet, from);
   }
 
-  #route(packet: Uint8Array): void {
+  #route(packet: Uint8Array, from: SocketAddress, socket: DatagramSocket): void {
     const header = readHeader(packet, this.#header);
     if (header === null) {
       this.stats.malformed++;
@@ -129,10 +146,10 @@ export class ChannelHost<T = never> {
       this.stats.unknownChannel++;
       return;
     }
-    channel.handle(packet);
+    channel.handle(packet, from, socket);
   }
 
-  #open(handshake: HandshakeResult): Channel<T> {
+  #open(handshake: HandshakeResult, peerEndpoints?: readonly SocketAddress[]): Channel<T> {
     const { suite, clock, socket, inspect } = this.#options;
     const channel = new Channel<T>({
       ...this.#options.channel,
@@ -142,6 +159,7 @@ export class ChannelHost<T = never> {
       handshake,
       inspect,
       source: this.#options.source?.(handshake),
+      peerEndpoints,
     });
     const id = handshake.localChannelId;
     this.#channels.set(id, channel);

@@ -1,7 +1,7 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { type Actor, createActor, type InspectionEvent, type Observer } from 'xstate';
 import type { Clock, TimerHandle } from '../net/clock.js';
-import type { DatagramSocket, SocketAddress } from '../net/datagram-socket.js';
+import { type DatagramSocket, formatAddress, type SocketAddress } from '../net/datagram-socket.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import { channelMachine } from '../machines/channel.machine.js';
 import {
@@ -11,10 +11,13 @@ import {
   type LinkState,
 } from './channel-core.js';
 import type { HandshakeResult } from './handshake/result.js';
+import type { ChannelPath } from './paths.js';
 
 export interface ChannelOptions<T> extends Omit<
   ChannelCoreOptions<T>,
   | 'suite'
+  | 'path'
+  | 'alternatePaths'
   | 'sendKey'
   | 'receiveKey'
   | 'localChannelId'
@@ -24,10 +27,29 @@ export interface ChannelOptions<T> extends Omit<
 > {
   readonly suite: CryptoSuite;
   readonly clock: Clock;
+  /** The socket the handshake ran on; the channel starts there. */
   readonly socket: DatagramSocket;
   /** The completed handshake this channel runs on. */
   readonly handshake: HandshakeResult;
+  /** Other addresses of the peer, reached from `socket`, to fail over to. */
+  readonly peerEndpoints?: readonly SocketAddress[];
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+/** A path as a socket and a peer address. */
+export interface SocketPath extends ChannelPath {
+  readonly socket: DatagramSocket;
+  readonly address: SocketAddress;
+}
+
+/** The path from `socket` to `address`. */
+export function socketPath(socket: DatagramSocket, address: SocketAddress): SocketPath {
+  return {
+    key: `${formatAddress(socket.localAddress)}>${formatAddress(address)}`,
+    peerHost: address.host,
+    socket,
+    address,
+  };
 }
 
 /** Datagrams one {@link Channel.flush} sends before it yields to the event loop. */
@@ -42,29 +64,29 @@ const LINK_EVENTS = { up: 'LINK_UP', stalled: 'LINK_STALLED', down: 'LINK_DOWN' 
  * channel machine.
  */
 export class Channel<T = never> {
-  readonly core: ChannelCore<T>;
+  readonly core: ChannelCore<T, SocketPath>;
   readonly actor: Actor<typeof channelMachine>;
   readonly #linkState: BehaviorSubject<LinkState>;
   readonly #closed: Promise<ChannelCloseReason>;
   readonly #clock: Clock;
-  readonly #socket: DatagramSocket;
-  readonly #peer: SocketAddress;
   #timer: TimerHandle | undefined;
   #settle!: (reason: ChannelCloseReason) => void;
 
   constructor(options: ChannelOptions<T>) {
     const { handshake, clock } = options;
     this.#clock = clock;
-    this.#socket = options.socket;
-    this.#peer = handshake.peerAddress;
     this.#linkState = new BehaviorSubject<LinkState>('up');
     this.#closed = new Promise((resolve) => {
       this.#settle = resolve;
     });
     this.actor = createActor(channelMachine, { inspect: options.inspect }).start();
-    this.core = new ChannelCore<T>(
+    this.core = new ChannelCore<T, SocketPath>(
       {
         ...options,
+        path: socketPath(options.socket, handshake.peerAddress),
+        alternatePaths: (options.peerEndpoints ?? []).map((address) =>
+          socketPath(options.socket, address),
+        ),
         sendKey: handshake.sendKey,
         receiveKey: handshake.receiveKey,
         localChannelId: handshake.localChannelId,
@@ -90,10 +112,33 @@ export class Channel<T = never> {
     return this.#closed;
   }
 
-  /** A datagram the host routed to this channel. */
-  handle(datagram: Uint8Array): void {
-    this.core.receive(datagram, this.#clock.now());
+  /**
+   * A datagram the host routed to this channel, from `from` on `socket` (default: the path in
+   * use).
+   */
+  handle(datagram: Uint8Array, from?: SocketAddress, socket?: DatagramSocket): void {
+    this.core.receive(datagram, this.#clock.now(), this.#pathOf(from, socket));
     this.flush();
+  }
+
+  /** The path datagrams go to now. */
+  get path(): SocketPath {
+    return this.core.activePath;
+  }
+
+  #pathOf(from?: SocketAddress, socket?: DatagramSocket): SocketPath | undefined {
+    const active = this.core.activePath;
+    if (from === undefined) return undefined;
+    const via = socket ?? active.socket;
+    if (
+      via === active.socket &&
+      from.port === active.address.port &&
+      from.host === active.address.host
+    ) {
+      return active;
+    }
+    const path = socketPath(via, from);
+    return this.core.knownPath(path.key) ?? path;
   }
 
   /**
@@ -109,8 +154,9 @@ export class Channel<T = never> {
       const out = new Uint8Array(this.core.maxDatagramSize);
       const length = this.core.poll(out, now);
       if (length === 0) break;
-      if (this.#socket.closed) break;
-      this.#socket.send(out.subarray(0, length), this.#peer);
+      const { socket, address } = this.core.destination;
+      if (socket.closed) break;
+      socket.send(out.subarray(0, length), address);
     }
     this.#arm();
   }
