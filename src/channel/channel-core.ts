@@ -1,4 +1,5 @@
 import type { CryptoSuite } from '../crypto/suite.js';
+import { maxUdpPayload } from '../net/datagram-socket.js';
 import { checkPositive } from '../net/errors.js';
 import { AckPolicy } from './ack-policy.js';
 import { AckRanges } from './ack-ranges.js';
@@ -35,6 +36,8 @@ import { LossDetector } from './recovery/loss-detection.js';
 import type { SentPacket } from './recovery/sent-packets.js';
 import { ReplayWindow } from './replay-window.js';
 import { type ChannelPath, type PathEntry, PathSet } from './paths.js';
+import { defaultPmtuCeiling, PmtuSearch } from './pmtu.js';
+import { KeyPhases } from './key-phase.js';
 
 /** SST's link status (reference/sst-protocol.md §2.7), as the channel reports it. */
 export type LinkState = 'up' | 'stalled' | 'down';
@@ -95,6 +98,16 @@ export interface ChannelCoreOptions<T, P extends ChannelPath = ChannelPath> {
   readonly congestionControl?: 'cubic' | 'newreno';
   /** Datagram size before path MTU discovery, bytes (default 1200). */
   readonly maxDatagramSize?: number;
+  /**
+   * Largest datagram path MTU discovery (RFC 8899) probes for, bytes, given the peer's host.
+   * Default {@link defaultPmtuCeiling}: what UDP carries on loopback, a 1500-byte Ethernet
+   * frame elsewhere. Returning `maxDatagramSize` turns discovery off.
+   */
+  readonly pmtuCeiling?: (peerHost: string) => number;
+  /** Packets sealed under one key before a key update starts (default 2^24). */
+  readonly keyUpdateAfterPackets?: number;
+  /** Age of a key at which a key update starts, ms (default one hour). */
+  readonly keyUpdateAfterMs?: number;
   /** Longest an acknowledgement waits, ms (default 25). */
   readonly maxAckDelay?: number;
   /** An idle channel sends a PING this often, ms (default 5 s), so a dead peer is noticed. */
@@ -138,6 +151,9 @@ export interface ChannelStats {
   pathValidationsFailed: number;
   /** Packets withheld from an unvalidated path by the anti-amplification limit. */
   amplificationLimited: number;
+  /** Path MTU probes sent, and those the peer acknowledged. */
+  mtuProbesSent: number;
+  mtuProbesAcked: number;
 }
 
 interface PacketRecord<T> {
@@ -149,6 +165,8 @@ interface PacketRecord<T> {
    * says nothing about congestion on the path in use (RFC 9000 §14.4).
    */
   readonly uncounted: boolean;
+  /** The datagram size a path MTU probe tests, or 0. */
+  readonly mtuProbe: number;
 }
 
 const DEFAULT_MAX_DATAGRAM = 1200;
@@ -189,9 +207,17 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     pathsValidated: 0,
     pathValidationsFailed: 0,
     amplificationLimited: 0,
+    mtuProbesSent: 0,
+    mtuProbesAcked: 0,
   };
+  /** The packet keys and their updates (RFC 9001 §6 style). */
+  readonly keys: KeyPhases;
   readonly recovery: LossDetector<PacketRecord<T>>;
   readonly congestion: CongestionController;
+  #pmtu: PmtuSearch;
+  readonly #baseDatagram: number;
+  /** Send time of the newest packet above the base size that was acknowledged. */
+  #largeAckedSentAt = Number.NEGATIVE_INFINITY;
   readonly #options: ChannelCoreOptions<T, P>;
   readonly #paths: PathSet<P>;
   readonly #failoverAfterPtos: number;
@@ -240,6 +266,18 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     this.#destination = this.#paths.active;
     this.#hasAlternates = this.#paths.size > 1;
     this.#maxDatagram = options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM;
+    this.#baseDatagram = this.#maxDatagram;
+    this.#pmtu = this.#newPmtuSearch(options.path, now);
+    this.keys = new KeyPhases(
+      {
+        suite: options.suite,
+        sendKey: options.sendKey,
+        receiveKey: options.receiveKey,
+        updateAfterPackets: options.keyUpdateAfterPackets,
+        updateAfterMs: options.keyUpdateAfterMs,
+      },
+      now,
+    );
     const maxAckDelay = options.maxAckDelay ?? 25;
     this.#keepaliveMs = checkPositive('keepaliveMs', options.keepaliveMs ?? 5000);
     this.#downAfterMs = checkPositive('downAfterMs', options.downAfterMs ?? 20_000);
@@ -296,18 +334,16 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       this.stats.replayed++;
       return;
     }
-    const opened = openPacket(
-      this.#options.suite,
-      this.#options.receiveKey,
-      header,
-      datagram,
-      this.#replay.highest,
-      this.#plain,
-    );
+    const key = this.keys.receiveKeyFor(header.keyPhase, pn, now);
+    const opened =
+      key === undefined
+        ? null
+        : openPacket(this.#options.suite, key, header, datagram, this.#replay.highest, this.#plain);
     if (opened === null) {
       this.stats.authFailed++;
       return;
     }
+    this.keys.onPacketOpened(header.keyPhase, pn, now);
     if (!this.#replay.accept(opened.packetNumber)) {
       this.stats.replayed++;
       return;
@@ -357,6 +393,8 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       this.stats.amplificationLimited++;
       return 0;
     }
+    const mtuProbe = this.#pollMtuProbe(out, now);
+    if (mtuProbe > 0) return mtuProbe;
     const room = Math.min(this.#maxDatagram, this.#paths.allowance(active));
     // Probes and keepalives go out whatever the window: they are how a stalled path is found
     // to work again (RFC 9002 §6.2.4).
@@ -406,7 +444,44 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       source: undefined,
       ackedUpTo: -1,
       uncounted: true,
+      mtuProbe: 0,
     });
+  }
+
+  /**
+   * A PING padded to the size path MTU discovery tests next, on an active path that is up. Sent
+   * outside the congestion window: one at a time, and its loss is no sign of congestion
+   * (RFC 8899 §4.4).
+   */
+  #pollMtuProbe(out: Uint8Array, now: number): number {
+    if (!this.#mayProbeMtu()) return 0;
+    const size = this.#pmtu.probeSize(now);
+    if (size === undefined || size > out.length) return 0;
+    let offset = writePingFrame(this.#plain, 0);
+    offset = writePadding(this.#plain, offset, size - MAX_PACKET_OVERHEAD - offset);
+    this.#pmtu.onProbeSent(size, now);
+    this.stats.mtuProbesSent++;
+    const record = { source: undefined, ackedUpTo: -1, uncounted: true, mtuProbe: size };
+    return this.#seal(out, offset, now, true, record);
+  }
+
+  #mayProbeMtu(): boolean {
+    return this.#link === 'up' && this.#paths.active.validated;
+  }
+
+  #newPmtuSearch(path: P, now: number): PmtuSearch {
+    const ceiling = (this.#options.pmtuCeiling ?? defaultPmtuCeiling)(path.peerHost);
+    const maxSize = Math.max(this.#baseDatagram, Math.min(ceiling, maxUdpPayload(path.peerHost)));
+    return new PmtuSearch({ baseSize: this.#baseDatagram, maxSize }, now);
+  }
+
+  /** Follows the search's current size: the window and pacer count in datagrams of it. */
+  #applyPmtu(): void {
+    const size = this.#pmtu.current;
+    if (size === this.#maxDatagram) return;
+    this.#maxDatagram = size;
+    this.congestion.setMaxDatagramSize(size);
+    this.#pacer.setMaxDatagramSize(size);
   }
 
   /** When {@link ChannelCore.onTimeout} should run next (ms), or `Infinity`. */
@@ -428,10 +503,11 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       this.#link === 'down' ? Number.POSITIVE_INFINITY : this.#lastHeard + this.#downAfterMs;
     const paced = this.#pacedUntil > this.#now ? this.#pacedUntil : Number.POSITIVE_INFINITY;
     const paths = Math.min(this.#paths.deadline, this.#nextAlternateProbe());
+    const mtu = this.#mayProbeMtu() ? this.#pmtu.deadline : Number.POSITIVE_INFINITY;
     // Nothing can go to a path the amplification limit holds; what was due waits for the peer,
     // whose next packet runs the channel again.
     if (this.#paths.blocked(this.#paths.active)) return Math.min(recovery, stall, down, paths);
-    return Math.min(ack, recovery, keepalive, stall, down, paced, paths);
+    return Math.min(ack, recovery, keepalive, stall, down, paced, paths, mtu);
   }
 
   /** Runs what is due at `now`: loss and probe timeouts, keepalives and link-state checks. */
@@ -450,6 +526,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
           now,
         );
       else if (outcome.kind === 'pto') this.#probes = outcome.probes;
+      this.#applyPmtu();
     }
     if (now >= this.#lastAckElicitingSent + this.#keepaliveMs) this.#pingQueued = true;
     this.#updateLink(now);
@@ -542,7 +619,12 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
         this.stats.probesSent++;
       }
     }
-    return this.#seal(out, offset, now, ackEliciting, { source, ackedUpTo, uncounted: false });
+    return this.#seal(out, offset, now, ackEliciting, {
+      source,
+      ackedUpTo,
+      uncounted: false,
+      mtuProbe: 0,
+    });
   }
 
   #seal(
@@ -558,17 +640,18 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     if (ackEliciting && this.recovery.ackElicitingInFlight === 0) this.#lastProgress = now;
     const size = sealPacket(
       this.#options.suite,
-      this.#options.sendKey,
+      this.keys.sendKey,
       {
         channelId: this.#options.remoteChannelId,
         packetNumber: pn,
         largestAcked: this.recovery.largestAcked,
-        keyPhase: 0,
+        keyPhase: this.keys.sendPhase,
       },
       this.#plain.subarray(0, length),
       out,
       0,
     );
+    this.keys.onPacketSent(pn, now);
     this.recovery.onPacketSent(pn, now, size, ackEliciting, ackEliciting, record);
     this.#destination.bytesSent += size;
     if (ackEliciting && !record.uncounted) {
@@ -592,6 +675,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       source: undefined,
       ackedUpTo: -1,
       uncounted: false,
+      mtuProbe: 0,
     });
     this.#finish(closing);
     return size;
@@ -635,8 +719,22 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     if (outcome.acked.length > 0) {
       this.#lastProgress = this.#now;
       this.#progressed = true;
+      this.keys.onPacketAcked((outcome.acked[outcome.acked.length - 1] as SentPacket<unknown>).pn);
+    }
+    if (outcome.rttSampled) {
+      // Old receive keys stay for three probe timeouts, as RFC 9001 §6.5 advises.
+      this.keys.oldKeyRetentionMs = 3 * this.#stallAfter();
     }
     for (const packet of outcome.acked) {
+      if (packet.frames.mtuProbe > 0) {
+        this.stats.mtuProbesAcked++;
+        this.#pmtu.onProbeAcked(packet.frames.mtuProbe, this.#now);
+      } else if (!packet.frames.uncounted) {
+        this.#pmtu.onPacketAcked(packet.size);
+        if (packet.size > this.#baseDatagram && packet.timeSent > this.#largeAckedSentAt) {
+          this.#largeAckedSentAt = packet.timeSent;
+        }
+      }
       if (packet.inFlight && !packet.frames.uncounted) {
         this.congestion.onAck(packet.size, packet.timeSent, this.#now, this.recovery.rtt);
       }
@@ -651,6 +749,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       outcome.persistentCongestion,
       this.#now,
     );
+    this.#applyPmtu();
   }
 
   #onLoss(
@@ -671,6 +770,12 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     if (countedBytes < lostBytes) countedLargest = this.#largestCountedTimeSent(lost);
     if (countedBytes > 0) this.congestion.onLoss(countedLargest, countedBytes, now, persistent);
     for (const packet of lost) {
+      if (packet.frames.mtuProbe > 0) this.#pmtu.onProbeLost(packet.frames.mtuProbe, now);
+      // A loss is a black-hole sign only if no large packet sent after it got through: with
+      // congestion, later packets of the same size are acknowledged (RFC 8899 §4.3).
+      else if (!packet.frames.uncounted && packet.timeSent > this.#largeAckedSentAt) {
+        this.#pmtu.onPacketLost(packet.size, now);
+      }
       if (packet.frames.source !== undefined) this.#options.source?.onLost(packet.frames.source);
     }
   }
@@ -692,7 +797,14 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     const previous = this.#paths.active;
     this.#paths.moveTo(entry, this.#challengeData(), now);
     this.stats.migrations++;
-    if (previous.path.peerHost !== entry.path.peerHost) this.congestion.onPersistentCongestion(now);
+    if (previous.path.peerHost !== entry.path.peerHost) this.#restartPathState(entry, now);
+  }
+
+  /** A path to another host: its MTU is unknown and the old window says nothing of it. */
+  #restartPathState(entry: PathEntry<P>, now: number): void {
+    this.congestion.onPersistentCongestion(now);
+    this.#pmtu = this.#newPmtuSearch(entry.path, now);
+    this.#applyPmtu();
   }
 
   #onPathResponse(data: Uint8Array): void {
@@ -703,7 +815,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     if (entry === this.#paths.active || !this.#wantsFailover()) return;
     this.#paths.moveTo(entry, this.#challengeData(), this.#now);
     this.stats.failovers++;
-    this.congestion.onPersistentCongestion(this.#now);
+    this.#restartPathState(entry, this.#now);
     // Something for the peer to acknowledge at once, so that the link is seen up again.
     this.#pingQueued = true;
   }

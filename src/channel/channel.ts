@@ -1,7 +1,12 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { type Actor, createActor, type InspectionEvent, type Observer } from 'xstate';
 import type { Clock, TimerHandle } from '../net/clock.js';
-import { type DatagramSocket, formatAddress, type SocketAddress } from '../net/datagram-socket.js';
+import {
+  type DatagramSocket,
+  formatAddress,
+  MAX_UDP_PAYLOAD_IPV6,
+  type SocketAddress,
+} from '../net/datagram-socket.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import { channelMachine } from '../machines/channel.machine.js';
 import {
@@ -69,6 +74,7 @@ export class Channel<T = never> {
   readonly #linkState: BehaviorSubject<LinkState>;
   readonly #closed: Promise<ChannelCloseReason>;
   readonly #clock: Clock;
+  readonly #scratch = new Uint8Array(MAX_UDP_PAYLOAD_IPV6);
   #timer: TimerHandle | undefined;
   #settle!: (reason: ChannelCloseReason) => void;
 
@@ -148,15 +154,16 @@ export class Channel<T = never> {
    */
   flush(): void {
     const now = this.#clock.now();
+    const scratch = this.#scratch;
     for (let sent = 0; ; sent++) {
       if (sent === FLUSH_BURST) return this.#armNow();
-      // A fresh buffer per datagram: the socket may keep it until it leaves.
-      const out = new Uint8Array(this.core.maxDatagramSize);
-      const length = this.core.poll(out, now);
+      const length = this.core.poll(scratch, now);
       if (length === 0) break;
       const { socket, address } = this.core.destination;
       if (socket.closed) break;
-      socket.send(out.subarray(0, length), address);
+      // A copy of exactly the datagram's size: the socket may keep it until it leaves, and
+      // path MTU probes need a buffer far larger than most datagrams.
+      socket.send(scratch.slice(0, length), address);
     }
     this.#arm();
   }

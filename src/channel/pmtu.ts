@@ -1,4 +1,4 @@
-import { MAX_UDP_PAYLOAD_IPV6 } from '../net/datagram-socket.js';
+import { isIpv6, MAX_UDP_PAYLOAD_IPV6, maxUdpPayload } from '../net/datagram-socket.js';
 import { InvalidParameterError, checkPositive } from '../net/errors.js';
 
 /**
@@ -36,7 +36,9 @@ export const STOP_GAP = 32;
  * probe sizes from a table of common sizes; descending order, so the first that fits is the
  * largest.
  */
-const ETHERNET_PLATEAUS: readonly number[] = [1472, 1452];
+const ETHERNET_IPV4_PAYLOAD = 1472;
+const ETHERNET_IPV6_PAYLOAD = 1452;
+const ETHERNET_PLATEAUS: readonly number[] = [ETHERNET_IPV4_PAYLOAD, ETHERNET_IPV6_PAYLOAD];
 
 /** Tuning of a {@link PmtuSearch}; sizes are whole UDP payloads, in bytes. */
 export interface PmtuOptions {
@@ -419,4 +421,19 @@ function checkCount(parameter: string, value: number): number {
     throw new InvalidParameterError(parameter, `must be an integer, got ${value}`);
   }
   return value;
+}
+
+/**
+ * The largest datagram worth probing towards `peerHost`. Node cannot set the don't-fragment
+ * bit, so a datagram larger than the interface MTU would leave fragmented and a probe of it
+ * would prove nothing about the path: off loopback the ceiling is a full 1500-byte Ethernet
+ * frame (1472 bytes of UDP payload over IPv4, 1452 over IPv6). Loopback carries what UDP does.
+ */
+export function defaultPmtuCeiling(peerHost: string): number {
+  if (isLoopback(peerHost)) return maxUdpPayload(peerHost);
+  return isIpv6(peerHost) ? ETHERNET_IPV6_PAYLOAD : ETHERNET_IPV4_PAYLOAD;
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || host.startsWith('127.') || host.startsWith('::ffff:127.');
 }

@@ -108,7 +108,7 @@ describe('channel on the simulator', () => {
 
 describe('goodput on the presets', () => {
   it.each(['dsl_15', 'cable_5'] as const)(
-    'a bulk transfer on %s uses at least 90 %% of the link (1000-byte chunks, headers counted as overhead)',
+    'a bulk transfer on %s uses at least 90 percent of the link (1000-byte chunks, headers counted as overhead)',
     async (preset) => {
       const links = presetLinks(preset);
       const { net, client, server, serverSource } = await channelPair({ chunks: 1_000_000 });

@@ -5,7 +5,7 @@ import { connectBulk, hostSide } from './fixtures/channel-pair.js';
 
 describe('congestion control on a shared bottleneck', () => {
   it.each(['newreno', 'cubic'] as const)(
-    'two %s channels through one 4 Mbit/s drop-tail link each get at least 40 %% of it',
+    'two %s channels through one 4 Mbit/s drop-tail link each get at least 40 percent of it',
     async (congestionControl) => {
       const net = new SimNetwork({
         seed: 7,
