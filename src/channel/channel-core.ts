@@ -31,6 +31,7 @@ import {
   type TransportHeader,
 } from './packet-codec.js';
 import { decodePacketNumber } from './packet-number.js';
+import type { KeyPhase } from './packet-codec.js';
 import type { AckOutcome } from './recovery/loss-detection.js';
 import { LossDetector } from './recovery/loss-detection.js';
 import type { SentPacket } from './recovery/sent-packets.js';
@@ -117,9 +118,21 @@ export interface ChannelCoreOptions<T, P extends ChannelPath = ChannelPath> {
   readonly source?: FrameSource<T>;
   /** Called on every link-state change. */
   readonly onLinkState?: (state: LinkState) => void;
+  /** Called when the path or the send key changes. */
+  readonly onEvent?: (event: ChannelCoreEvent<P>) => void;
   /** Called once when the channel closes, by either side or a protocol error. */
   readonly onClose?: (reason: ChannelCloseReason) => void;
 }
+
+/** A change of path or key that the channel's machine shows. */
+export type ChannelCoreEvent<P extends ChannelPath> =
+  /** Sending on `path`, which the peer has not yet proven it holds. */
+  | { readonly type: 'path-validating'; readonly path: P }
+  /** Sending on `path`, validated. */
+  | { readonly type: 'path-validated'; readonly path: P }
+  /** Validation failed; back on `path`. */
+  | { readonly type: 'path-failed'; readonly path: P }
+  | { readonly type: 'key-updated'; readonly phase: KeyPhase };
 
 /** Why a channel closed. */
 export interface ChannelCloseReason {
@@ -216,6 +229,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
   readonly congestion: CongestionController;
   #pmtu: PmtuSearch;
   readonly #baseDatagram: number;
+  #sendPhase: KeyPhase = 0;
   /** Send time of the newest packet above the base size that was acknowledged. */
   #largeAckedSentAt = Number.NEGATIVE_INFINITY;
   readonly #options: ChannelCoreOptions<T, P>;
@@ -344,6 +358,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       return;
     }
     this.keys.onPacketOpened(header.keyPhase, pn, now);
+    this.#noteKeyPhase();
     if (!this.#replay.accept(opened.packetNumber)) {
       this.stats.replayed++;
       return;
@@ -531,9 +546,11 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     if (now >= this.#lastAckElicitingSent + this.#keepaliveMs) this.#pingQueued = true;
     this.#updateLink(now);
     for (;;) {
+      const active = this.#paths.active;
       const event = this.#paths.onTimeout(now, PATH_PROBE_INTERVAL_MS);
       if (event === undefined) break;
       this.stats.pathValidationsFailed++;
+      if (event.entry === active) this.#emitPath('path-failed');
     }
     this.#probeAlternates(now);
   }
@@ -652,6 +669,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       0,
     );
     this.keys.onPacketSent(pn, now);
+    this.#noteKeyPhase();
     this.recovery.onPacketSent(pn, now, size, ackEliciting, ackEliciting, record);
     this.#destination.bytesSent += size;
     if (ackEliciting && !record.uncounted) {
@@ -797,6 +815,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     const previous = this.#paths.active;
     this.#paths.moveTo(entry, this.#challengeData(), now);
     this.stats.migrations++;
+    this.#emitPath(entry.validated ? 'path-validated' : 'path-validating');
     if (previous.path.peerHost !== entry.path.peerHost) this.#restartPathState(entry, now);
   }
 
@@ -812,9 +831,11 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     if (event === undefined) return;
     this.stats.pathsValidated++;
     const entry = event.entry;
+    if (entry === this.#paths.active) this.#emitPath('path-validated');
     if (entry === this.#paths.active || !this.#wantsFailover()) return;
     this.#paths.moveTo(entry, this.#challengeData(), this.#now);
     this.stats.failovers++;
+    this.#emitPath('path-validated');
     this.#restartPathState(entry, this.#now);
     // Something for the peer to acknowledge at once, so that the link is seen up again.
     this.#pingQueued = true;
@@ -846,6 +867,17 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       if (entry.challenge === undefined && entry.nextProbeAt < next) next = entry.nextProbeAt;
     }
     return next;
+  }
+
+  #emitPath(type: 'path-validating' | 'path-validated' | 'path-failed'): void {
+    this.#options.onEvent?.({ type, path: this.#paths.active.path });
+  }
+
+  #noteKeyPhase(): void {
+    const phase = this.keys.sendPhase;
+    if (phase === this.#sendPhase) return;
+    this.#sendPhase = phase;
+    this.#options.onEvent?.({ type: 'key-updated', phase });
   }
 
   #challengeData(): Uint8Array {

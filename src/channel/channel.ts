@@ -8,10 +8,11 @@ import {
   type SocketAddress,
 } from '../net/datagram-socket.js';
 import type { CryptoSuite } from '../crypto/suite.js';
-import { channelMachine } from '../machines/channel.machine.js';
+import { type ChannelEvent, channelMachine } from '../machines/channel.machine.js';
 import {
   type ChannelCloseReason,
   ChannelCore,
+  type ChannelCoreEvent,
   type ChannelCoreOptions,
   type LinkState,
 } from './channel-core.js';
@@ -28,6 +29,7 @@ export interface ChannelOptions<T> extends Omit<
   | 'localChannelId'
   | 'remoteChannelId'
   | 'onLinkState'
+  | 'onEvent'
   | 'onClose'
 > {
   readonly suite: CryptoSuite;
@@ -55,6 +57,17 @@ export function socketPath(socket: DatagramSocket, address: SocketAddress): Sock
     socket,
     address,
   };
+}
+
+const PATH_EVENTS = {
+  'path-validating': 'PATH_VALIDATING',
+  'path-validated': 'PATH_VALIDATED',
+  'path-failed': 'PATH_FAILED',
+} as const;
+
+function machineEvent(event: ChannelCoreEvent<SocketPath>): ChannelEvent {
+  if (event.type === 'key-updated') return { type: 'KEY_UPDATED', phase: event.phase };
+  return { type: PATH_EVENTS[event.type], path: formatAddress(event.path.address) };
 }
 
 /** Datagrams one {@link Channel.flush} sends before it yields to the event loop. */
@@ -85,11 +98,15 @@ export class Channel<T = never> {
     this.#closed = new Promise((resolve) => {
       this.#settle = resolve;
     });
-    this.actor = createActor(channelMachine, { inspect: options.inspect }).start();
+    const path = socketPath(options.socket, handshake.peerAddress);
+    this.actor = createActor(channelMachine, {
+      inspect: options.inspect,
+      input: { path: formatAddress(path.address) },
+    }).start();
     this.core = new ChannelCore<T, SocketPath>(
       {
         ...options,
-        path: socketPath(options.socket, handshake.peerAddress),
+        path,
         alternatePaths: (options.peerEndpoints ?? []).map((address) =>
           socketPath(options.socket, address),
         ),
@@ -101,6 +118,7 @@ export class Channel<T = never> {
           this.actor.send({ type: LINK_EVENTS[state] });
           this.#linkState.next(state);
         },
+        onEvent: (event) => this.actor.send(machineEvent(event)),
         onClose: (reason) => this.#onClose(reason),
       },
       clock.now(),
@@ -170,6 +188,8 @@ export class Channel<T = never> {
 
   /** Closes the channel and tells the peer. */
   close(errorCode?: number, reason?: string): void {
+    if (this.core.closed) return;
+    this.actor.send({ type: 'CLOSING' });
     this.core.close(errorCode, reason);
     this.flush();
   }

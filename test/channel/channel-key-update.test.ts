@@ -29,6 +29,8 @@ describe('key update on a channel', () => {
     expect(server.keys.stats.oldKeyUsed).toBeGreaterThan(0);
     expect(server.stats.authFailed).toBe(0);
     expect(client.stats.authFailed).toBe(0);
+    const { keyUpdates } = clientChannel.actor.getSnapshot().context;
+    expect(keyUpdates).toBe(client.keys.stats.updatesStarted + client.keys.stats.updatesFollowed);
   });
 
   it('an idle channel updates its keys when they reach the configured age', async () => {

@@ -37,6 +37,9 @@ describe('migration: a channel follows its peer to a new address', () => {
     expect(serverChannel.path.address.host).toBe(before.host);
     expect(serverChannel.path.address.port).not.toBe(before.port);
     expect(serverChannel.core.stats).toMatchObject({ migrations: 1, pathsValidated: 1 });
+    const machine = serverChannel.actor.getSnapshot();
+    expect(machine.matches({ open: { path: 'settled' } })).toBe(true);
+    expect(machine.context.path).toBe(`${before.host}:${serverChannel.path.address.port}`);
     expect([...server.channelHost.channels.values()]).toEqual([serverChannel]);
   });
 
