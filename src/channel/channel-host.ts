@@ -115,18 +115,40 @@ export class ChannelHost<T = never> {
   }
 
   /** Handshakes with the holder of `peerPublicKey` at `address` and opens a channel. */
-  async connect(
+  connect(
     peerPublicKey: Uint8Array,
     address: SocketAddress,
     options?: ChannelConnectOptions,
   ): Promise<Channel<T>> {
-    const outcome = await this.endpoint.connect(peerPublicKey, address, options).outcome;
-    if (outcome.state !== 'established') throw new ConnectError(outcome.state);
-    const channel = this.#open(outcome.result, options?.peerEndpoints);
-    // The first packet confirms the handshake to the responder, so it goes at once.
-    channel.core.ping();
-    channel.flush();
-    return channel;
+    return new Promise((resolve, reject) => {
+      this.open(peerPublicKey, address, options, (outcome) => {
+        if (outcome instanceof ConnectError) reject(outcome);
+        else resolve(outcome);
+      });
+    });
+  }
+
+  /**
+   * As {@link ChannelHost.connect}, calling `done` with the channel or the error at the very
+   * moment the handshake ends rather than in a later promise job.
+   */
+  open(
+    peerPublicKey: Uint8Array,
+    address: SocketAddress,
+    options: ChannelConnectOptions | undefined,
+    done: (outcome: Channel<T> | ConnectError) => void,
+  ): void {
+    this.endpoint.connect(peerPublicKey, address, {
+      ...options,
+      onOutcome: (outcome) => {
+        if (outcome.state !== 'established') return done(new ConnectError(outcome.state));
+        const channel = this.#open(outcome.result, options?.peerEndpoints);
+        // The first packet confirms the handshake to the responder, so it goes at once.
+        channel.core.ping();
+        channel.flush();
+        done(channel);
+      },
+    });
   }
 
   /** Takes one datagram from the socket. */

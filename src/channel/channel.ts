@@ -8,6 +8,7 @@ import {
   type SocketAddress,
 } from '../net/datagram-socket.js';
 import type { CryptoSuite } from '../crypto/suite.js';
+import type { Eid } from '../crypto/eid.js';
 import { type ChannelEvent, channelMachine } from '../machines/channel.machine.js';
 import {
   type ChannelCloseReason,
@@ -83,6 +84,8 @@ const LINK_EVENTS = { up: 'LINK_UP', stalled: 'LINK_STALLED', down: 'LINK_DOWN' 
  */
 export class Channel<T = never> {
   readonly core: ChannelCore<T, SocketPath>;
+  /** The peer's identity, proven by the handshake. */
+  readonly peerEid: Eid;
   readonly actor: Actor<typeof channelMachine>;
   readonly #linkState: BehaviorSubject<LinkState>;
   readonly #closed: Promise<ChannelCloseReason>;
@@ -93,6 +96,7 @@ export class Channel<T = never> {
 
   constructor(options: ChannelOptions<T>) {
     const { handshake, clock } = options;
+    this.peerEid = handshake.peerEid;
     this.#clock = clock;
     this.#linkState = new BehaviorSubject<LinkState>('up');
     this.#closed = new Promise((resolve) => {

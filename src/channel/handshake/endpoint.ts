@@ -4,7 +4,7 @@ import type { DatagramSocket, SocketAddress } from '../../net/datagram-socket.js
 import { StaticDhCache } from '../../crypto/noise/static-dh-cache.js';
 import type { CryptoSuite, KeyPair } from '../../crypto/suite.js';
 import type { InitiatorTiming } from '../../machines/handshake.machine.js';
-import { HandshakeInitiator, timestampSource } from './initiator.js';
+import { HandshakeInitiator, type InitiatorOptions, timestampSource } from './initiator.js';
 import {
   type AcceptDecision,
   type ConnectRequest,
@@ -33,7 +33,8 @@ export interface HandshakeEndpointOptions extends Pick<
 }
 
 /** What {@link HandshakeEndpoint.connect} needs beyond the endpoint's own settings. */
-export interface ConnectOptions extends Partial<InitiatorTiming> {
+export interface ConnectOptions
+  extends Partial<InitiatorTiming>, Pick<InitiatorOptions, 'onOutcome'> {
   readonly request?: Uint8Array;
   readonly padTo?: number;
 }

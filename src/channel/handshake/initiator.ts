@@ -31,6 +31,11 @@ import {
 
 /** How an initiator reaches its peer and what it asks for. */
 export interface InitiatorOptions extends Partial<InitiatorTiming> {
+  /**
+   * Called with the outcome the moment the handshake ends, before {@link HandshakeInitiator.outcome}
+   * resolves: a caller on a simulated clock can act at the very virtual instant.
+   */
+  readonly onOutcome?: (outcome: InitiatorOutcome) => void;
   readonly suite: CryptoSuite;
   readonly clock: Clock;
   /** This host's static key pair. */
@@ -276,13 +281,16 @@ export class HandshakeInitiator {
   }
 
   #finish(state: string): void {
+    let outcome: InitiatorOutcome;
     if (state === 'established' && this.#result !== undefined) {
-      this.#settle({ state: 'established', result: this.#result });
+      outcome = { state: 'established', result: this.#result };
     } else if (state === 'rejected') {
-      this.#settle({ state: 'rejected', reason: this.#rejectReason });
+      outcome = { state: 'rejected', reason: this.#rejectReason };
     } else {
-      this.#settle({ state: state as Exclude<InitiatorFailure, 'rejected'> });
+      outcome = { state: state as Exclude<InitiatorFailure, 'rejected'> };
     }
+    this.#options.onOutcome?.(outcome);
+    this.#settle(outcome);
   }
 }
 

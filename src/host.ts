@@ -1,0 +1,337 @@
+import { BehaviorSubject, type Observable, Subject } from 'rxjs';
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Channel } from './channel/channel.js';
+import type { LinkState } from './channel/channel-core.js';
+import { ChannelHost, ConnectError, type HostChannelOptions } from './channel/channel-host.js';
+import { toHex } from './crypto/bytes.js';
+import type { Eid } from './crypto/eid.js';
+import type { Identity } from './crypto/identity.js';
+import { createNativeSuite } from './crypto/native-suite.js';
+import type { CryptoSuite } from './crypto/suite.js';
+import { type Clock, RealClock } from './net/clock.js';
+import type { DatagramSocket, SocketAddress } from './net/datagram-socket.js';
+import { InvalidParameterError, SssError } from './net/errors.js';
+import { UdpSocket } from './net/udp.js';
+import {
+  decodeServiceRequest,
+  encodeServiceReply,
+  encodeServiceRequest,
+  ServiceStatus,
+} from './streams/service.js';
+import { Stream, type StreamContext } from './streams/stream.js';
+import { StreamSession, type StreamToken } from './streams/stream-session.js';
+import { StreamErrorCode, type StreamState } from './streams/stream-state.js';
+
+export interface HostOptions {
+  readonly identity: Identity;
+  /**
+   * Sockets to use, the first for handshakes. Default: one UDP socket bound to each of `bind`.
+   * The host closes sockets it bound, not those it was given.
+   */
+  readonly sockets?: readonly DatagramSocket[];
+  /** `host:port` addresses to bind UDP sockets to when no sockets are given (default 127.0.0.1:0). */
+  readonly bind?: readonly SocketAddress[];
+  readonly clock?: Clock;
+  readonly suite?: CryptoSuite;
+  /** Wall-clock milliseconds for handshake timestamps (default `Date.now`). */
+  readonly wallClockMs?: () => number;
+  readonly channel?: HostChannelOptions;
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+/** A connect's options: where the peer may be reached. */
+export interface HostConnectOptions {
+  /** The peer's addresses; the first is tried, the others are failover endpoints. */
+  readonly endpoints: readonly SocketAddress[];
+}
+
+/** The host is closed. */
+export class HostClosedError extends SssError {
+  constructor() {
+    super('host-closed', 'the host is closed');
+  }
+}
+
+interface Peer {
+  readonly key: Uint8Array;
+  readonly session: StreamSession;
+  readonly linkState: BehaviorSubject<LinkState>;
+  channel: Channel<StreamToken> | undefined;
+  connecting: boolean;
+  endpoints: readonly SocketAddress[];
+  readonly context: StreamContext;
+}
+
+/** A service listening on a host: the streams peers open to it. */
+export class Server {
+  readonly service: string;
+  readonly protocols: ReadonlyMap<string, string>;
+  readonly serviceDescription: string;
+  readonly #queue: Stream[] = [];
+  readonly #newConnection = new Subject<Stream>();
+  #onClose: () => void;
+
+  /** @internal */
+  constructor(
+    service: string,
+    serviceDescription: string,
+    protocols: ReadonlyMap<string, string>,
+    onClose: () => void,
+  ) {
+    this.service = service;
+    this.serviceDescription = serviceDescription;
+    this.protocols = protocols;
+    this.#onClose = onClose;
+  }
+
+  /** Each new connection; while nobody subscribes they queue for {@link Server.accept}. */
+  get newConnection$(): Observable<Stream> {
+    return this.#newConnection.asObservable();
+  }
+
+  /** The next queued connection, or undefined when none waits. */
+  accept(): Stream | undefined {
+    return this.#queue.shift();
+  }
+
+  /** Stops listening; streams already accepted go on. */
+  close(): void {
+    this.#onClose();
+    this.#onClose = () => undefined;
+    this.#newConnection.complete();
+  }
+
+  /** @internal */
+  deliver(stream: Stream): void {
+    if (this.#newConnection.observed) this.#newConnection.next(stream);
+    else this.#queue.push(stream);
+  }
+}
+
+/**
+ * One identity on one or more sockets: the channels to its peers, the streams on them, and the
+ * services it serves. Streams to a peer live as long as the application keeps them; channels
+ * come and go underneath (PROTOCOL.md §4.7).
+ */
+export class Host {
+  readonly #identity: Identity;
+  readonly #channels: ChannelHost<StreamToken>;
+  readonly #sockets: readonly DatagramSocket[];
+  readonly #owned: readonly DatagramSocket[];
+  readonly #clock: Clock;
+  readonly #suite: CryptoSuite;
+  readonly #peers = new Map<string, Peer>();
+  /** Servers by service, then protocol. */
+  readonly #servers = new Map<string, Map<string, Server>>();
+  #closed = false;
+
+  private constructor(
+    options: HostOptions,
+    sockets: readonly DatagramSocket[],
+    owned: DatagramSocket[],
+  ) {
+    this.#identity = options.identity;
+    this.#sockets = sockets;
+    this.#owned = owned;
+    this.#clock = options.clock ?? new RealClock();
+    this.#suite = options.suite ?? createNativeSuite();
+    this.#channels = new ChannelHost<StreamToken>({
+      suite: this.#suite,
+      clock: this.#clock,
+      identity: options.identity.keyPair(),
+      socket: sockets[0] as DatagramSocket,
+      extraSockets: sockets.slice(1),
+      wallClockMs: options.wallClockMs ?? Date.now,
+      channel: options.channel,
+      inspect: options.inspect,
+      source: (handshake) => this.#peer(handshake.peerEid.publicKey).session,
+      onChannel: (channel) => this.#attach(channel),
+    });
+  }
+
+  /** A host on the given sockets, or on UDP sockets bound to `bind` (default 127.0.0.1:0). */
+  static async create(options: HostOptions): Promise<Host> {
+    if (options.sockets !== undefined) {
+      if (options.sockets.length === 0) {
+        throw new InvalidParameterError('sockets', 'at least one socket is needed');
+      }
+      return new Host(options, options.sockets, []);
+    }
+    const addresses = options.bind ?? [{ host: '127.0.0.1', port: 0 }];
+    const bound: DatagramSocket[] = [];
+    try {
+      for (const address of addresses) bound.push(await UdpSocket.bind(address));
+    } catch (error) {
+      await Promise.all(bound.map((socket) => socket.close()));
+      throw error;
+    }
+    return new Host(options, bound, bound);
+  }
+
+  /** This host's EID: its public key. */
+  get eid(): Eid {
+    return this.#identity.eid;
+  }
+
+  /** The addresses the host's sockets are bound to. */
+  get addresses(): SocketAddress[] {
+    return this.#sockets.map((socket) => socket.localAddress);
+  }
+
+  /**
+   * Opens a top-level stream to `(service, protocol)` at the host `eid`. The stream is returned
+   * at once; what is written queues until the channel is up. It ends with
+   * {@link ServiceNotFoundError} on `error$` if nobody there serves the pair.
+   */
+  connect(eid: Eid, service: string, protocol: string, options: HostConnectOptions): Stream {
+    this.#checkOpen();
+    if (options.endpoints.length === 0) {
+      throw new InvalidParameterError('endpoints', 'at least one address of the peer is needed');
+    }
+    const request = encodeServiceRequest(service, protocol);
+    const peer = this.#peer(eid.publicKey);
+    peer.endpoints = options.endpoints;
+    const state = peer.session.open(undefined);
+    const stream = new Stream(state, peer.context, { service, protocol });
+    stream.writeRecord(request);
+    this.#ensureChannel(peer);
+    return stream;
+  }
+
+  /**
+   * Serves `service` under `protocol`. One service may be served under several protocols, by
+   * calling again with another protocol. @throws InvalidParameterError if the pair is served.
+   */
+  listen(
+    service: string,
+    serviceDescription: string,
+    protocol: string,
+    protocolDescription: string,
+  ): Server {
+    this.#checkOpen();
+    encodeServiceRequest(service, protocol);
+    const byProtocol = this.#servers.get(service) ?? new Map<string, Server>();
+    if (byProtocol.has(protocol)) {
+      throw new InvalidParameterError('protocol', `${service} is already served over ${protocol}`);
+    }
+    const server = new Server(
+      service,
+      serviceDescription,
+      new Map([[protocol, protocolDescription]]),
+      () => byProtocol.delete(protocol),
+    );
+    byProtocol.set(protocol, server);
+    this.#servers.set(service, byProtocol);
+    return server;
+  }
+
+  /** Closes every channel and socket the host made; streams end. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const peer of this.#peers.values()) {
+      peer.channel?.close();
+      peer.linkState.complete();
+    }
+    for (const byProtocol of this.#servers.values()) {
+      for (const server of byProtocol.values()) server.close();
+    }
+    await Promise.all(this.#owned.map((socket) => socket.close()));
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new HostClosedError();
+  }
+
+  #peer(key: Uint8Array): Peer {
+    const name = toHex(key);
+    const known = this.#peers.get(name);
+    if (known !== undefined) return known;
+    const linkState = new BehaviorSubject<LinkState>('down');
+    const peer: Peer = {
+      key,
+      linkState,
+      channel: undefined,
+      connecting: false,
+      endpoints: [],
+      session: new StreamSession({
+        localKey: this.#identity.publicKey,
+        peerKey: key,
+        randomBytes: (length) => this.#suite.randomBytes(length),
+        now: () => this.#clock.now(),
+        onIncoming: (state) => this.#onIncoming(peer, state),
+      }),
+      context: {
+        get session() {
+          return peer.session;
+        },
+        linkState$: linkState.asObservable(),
+        flush: () => peer.channel?.flush(),
+        wrap: (state) => new Stream(state, peer.context),
+      },
+    };
+    this.#peers.set(name, peer);
+    return peer;
+  }
+
+  #ensureChannel(peer: Peer): void {
+    if (peer.channel !== undefined || peer.connecting) return;
+    const [first, ...rest] = peer.endpoints;
+    if (first === undefined) return;
+    peer.connecting = true;
+    this.#channels.open(peer.key, first, { peerEndpoints: rest }, (outcome) => {
+      peer.connecting = false;
+      if (outcome instanceof ConnectError) return this.#failStreams(peer, outcome);
+      if (this.#closed) return outcome.close();
+      this.#attach(outcome);
+    });
+  }
+
+  /** A channel to a peer is up: it carries the peer's streams from now on. */
+  #attach(channel: Channel<StreamToken>): void {
+    const peer = this.#peer(channel.peerEid.publicKey);
+    const previous = peer.channel;
+    peer.channel = channel;
+    if (previous !== undefined && previous !== channel) {
+      peer.session.detach();
+      previous.close();
+    }
+    channel.linkState$.subscribe({
+      next: (state) => peer.linkState.next(state),
+      complete: () => {
+        if (peer.channel !== channel) return;
+        peer.channel = undefined;
+        peer.session.detach();
+        peer.linkState.next('down');
+      },
+    });
+    for (const stream of peer.session.streams.values()) peer.session.wake(stream);
+    channel.flush();
+  }
+
+  /** A top-level stream the peer opened: its first record says what it wants. */
+  #onIncoming(peer: Peer, state: StreamState): void {
+    const stream = new Stream(state, peer.context);
+    const subscription = stream.readyReadRecord$.subscribe(() => {
+      const record = stream.readRecord();
+      if (record === undefined) return;
+      subscription.unsubscribe();
+      const request = decodeServiceRequest(record);
+      const server =
+        request === undefined
+          ? undefined
+          : this.#servers.get(request.service)?.get(request.protocol);
+      if (server === undefined) {
+        stream.reset(StreamErrorCode.serviceNotFound);
+        return;
+      }
+      stream.writeRecord(encodeServiceReply(ServiceStatus.ok));
+      server.deliver(stream);
+    });
+  }
+
+  /** No channel could be made: every stream waiting for one fails with why. */
+  #failStreams(peer: Peer, error: ConnectError): void {
+    for (const state of [...peer.session.streams.values()]) state.events.failed(error);
+  }
+}

@@ -1,0 +1,401 @@
+import { type Observable, Subject } from 'rxjs';
+import type { LinkState } from '../channel/channel-core.js';
+import { InvalidParameterError, SssError, checkPositive } from '../net/errors.js';
+import { ServiceNotFoundError, StreamClosedError, StreamResetError } from './errors.js';
+import { decodeServiceReply, type ServiceRequest, ServiceStatus } from './service.js';
+import type { StreamSession } from './stream-session.js';
+import {
+  type ListenMode,
+  type OutgoingDatagram,
+  StreamErrorCode,
+  type StreamEvents,
+  type StreamState,
+} from './stream-state.js';
+
+/** What a stream needs from the host it lives on. */
+export interface StreamContext {
+  readonly session: StreamSession;
+  /** The link state of the channel to the peer, current value first. */
+  readonly linkState$: Observable<LinkState>;
+  /** Sends what became ready, now or soon. */
+  flush(): void;
+  /** Wraps a stream the peer opened, when the application takes it. */
+  wrap(state: StreamState): Stream;
+}
+
+/** How {@link Stream.reset} reports itself to observers. */
+export interface StreamReset {
+  readonly errorCode: number;
+  readonly by: 'local' | 'peer';
+  /** Bytes written and never acknowledged: they did not reach the peer's application. */
+  readonly unacknowledged: number;
+}
+
+/** Best-effort datagrams up to this size go in one DATAGRAM frame of the next packet. */
+const SMALL_DATAGRAM_BYTES = 1100;
+
+/**
+ * One structured stream (SST semantics, libsss API): a reliable byte stream in each direction
+ * with record boundaries, substreams opened without a round trip, datagrams of any size,
+ * priorities and flow control. Reading is pull-based; the observables say when something is
+ * ready.
+ */
+export class Stream {
+  readonly #state: StreamState;
+  readonly #context: StreamContext;
+  readonly #readyRead = new Subject<void>();
+  readonly #readyReadRecord = new Subject<void>();
+  readonly #readyReadDatagram = new Subject<void>();
+  readonly #readyWrite = new Subject<void>();
+  readonly #bytesWritten = new Subject<number>();
+  readonly #receiveBlocked = new Subject<void>();
+  readonly #substreams = new Subject<Stream>();
+  readonly #error = new Subject<Error>();
+  readonly #reset = new Subject<StreamReset>();
+  #writeClosed = false;
+  /** Bytes written since the last record end. */
+  #recordBytes = 0;
+  #resetInfo: StreamReset | undefined;
+  /** The service asked for, until the peer's reply record has been read. */
+  #rendezvous: ServiceRequest | undefined;
+
+  /**
+   * @internal Made by the host or by {@link Stream.openSubstream}. With `rendezvous`, the
+   * stream's first incoming record is the peer's service reply, read here and never shown.
+   */
+  constructor(state: StreamState, context: StreamContext, rendezvous?: ServiceRequest) {
+    this.#state = state;
+    this.#context = context;
+    this.#rendezvous = rendezvous;
+    state.events = this.#events();
+    if (state.receive.available > 0 || state.receive.atEnd) this.#readyRead.next();
+  }
+
+  /** The stream's id on this host pair: the low bit says which side opened it. */
+  get id(): number {
+    return this.#state.id;
+  }
+
+  /** @internal */
+  get state(): StreamState {
+    return this.#state;
+  }
+
+  /** Data became readable (or the end of the stream). */
+  get readyRead$(): Observable<void> {
+    return this.#readyRead.asObservable();
+  }
+
+  /** A whole record became readable. */
+  get readyReadRecord$(): Observable<void> {
+    return this.#readyReadRecord.asObservable();
+  }
+
+  /** A whole datagram became readable. */
+  get readyReadDatagram$(): Observable<void> {
+    return this.#readyReadDatagram.asObservable();
+  }
+
+  /** The send buffer drained below its high-water mark: writing is welcome again. */
+  get readyWrite$(): Observable<void> {
+    return this.#readyWrite.asObservable();
+  }
+
+  /** Bytes the peer newly acknowledged. */
+  get bytesWritten$(): Observable<number> {
+    return this.#bytesWritten.asObservable();
+  }
+
+  /** The receive window is full: the peer waits until the application reads. */
+  get receiveBlocked$(): Observable<void> {
+    return this.#receiveBlocked.asObservable();
+  }
+
+  /** Link state of the channel to the peer, current value first. */
+  get linkState$(): Observable<LinkState> {
+    return this.#context.linkState$;
+  }
+
+  /** Substreams the peer opened under this one, once {@link Stream.listen} accepts them. */
+  get substreams$(): Observable<Stream> {
+    return this.#substreams.asObservable();
+  }
+
+  /** Typed errors that end the stream. */
+  get error$(): Observable<Error> {
+    return this.#error.asObservable();
+  }
+
+  /** The stream was reset, by either side. */
+  get reset$(): Observable<StreamReset> {
+    return this.#reset.asObservable();
+  }
+
+  /** True once both directions are finished and the stream is forgotten. */
+  get collected(): boolean {
+    return this.#state.collected;
+  }
+
+  /** True once the peer's data has all been read, up to its end. */
+  get atEnd(): boolean {
+    return this.#state.receive.atEnd;
+  }
+
+  /** Bytes readable now. */
+  get bytesAvailable(): number {
+    return this.#state.receive.available;
+  }
+
+  /** Whole records waiting to be read. */
+  get pendingRecords(): number {
+    return this.#state.receive.pendingRecords;
+  }
+
+  /** Size of the next whole record, or -1. */
+  get pendingRecordSize(): number {
+    return this.#state.receive.pendingRecordSize;
+  }
+
+  /** Size of the next datagram, or -1. */
+  get pendingDatagramSize(): number {
+    return this.#state.incomingDatagrams[0]?.length ?? -1;
+  }
+
+  /** Bytes written and not yet acknowledged by the peer. */
+  get bytesToWrite(): number {
+    return this.#state.send.buffered;
+  }
+
+  /**
+   * Reads up to `max` bytes, never past a record end. Returns an empty array when nothing is
+   * ready. @throws StreamResetError after a reset.
+   */
+  readData(max?: number): Uint8Array {
+    this.#checkReadable();
+    if (this.#rendezvous !== undefined) return new Uint8Array(0);
+    const data = this.#state.receive.readData(max);
+    this.#afterRead();
+    return data;
+  }
+
+  /** Reads one whole record, cut to `max` bytes; undefined when none is complete. */
+  readRecord(max?: number): Uint8Array | undefined {
+    this.#checkReadable();
+    if (this.#rendezvous !== undefined) return undefined;
+    const record = this.#state.receive.readRecord(max);
+    this.#afterRead();
+    return record;
+  }
+
+  /** Reads one whole datagram; undefined when none is waiting. */
+  readDatagram(): Uint8Array | undefined {
+    this.#checkReadable();
+    return this.#state.incomingDatagrams.shift();
+  }
+
+  /** Queues bytes; they go as the window allows. @throws StreamClosedError after close. */
+  writeData(bytes: Uint8Array): void {
+    this.#checkWritable();
+    if (bytes.length === 0) return;
+    this.#state.send.write(bytes);
+    this.#recordBytes += bytes.length;
+    this.#wake();
+  }
+
+  /**
+   * Ends a record: what was written since the last record end, plus `bytes`, is one record.
+   * @throws InvalidParameterError for an empty record: record ends are known by their offset.
+   */
+  writeRecord(bytes?: Uint8Array): void {
+    this.#checkWritable();
+    const length = bytes?.length ?? 0;
+    if (this.#recordBytes + length === 0) {
+      throw new InvalidParameterError('bytes', 'a record holds at least one byte');
+    }
+    if (bytes !== undefined && length > 0) this.#state.send.write(bytes);
+    this.#state.send.endRecord();
+    this.#recordBytes = 0;
+    this.#wake();
+  }
+
+  /**
+   * Sends a datagram on this stream. Best effort (the default): small ones ride the next
+   * packet, large ones are fragmented and delivered whole or not at all. `reliable`: it travels
+   * as an ephemeral substream, delivered exactly once.
+   */
+  writeDatagram(bytes: Uint8Array, options: { reliable?: boolean } = {}): void {
+    this.#checkWritable();
+    if (options.reliable === true) {
+      const carrier = this.openSubstream();
+      carrier.writeRecord(bytes);
+      carrier.shutdownWrite();
+      return;
+    }
+    const state = this.#state;
+    const datagramId = state.nextDatagramId++;
+    const fragments: OutgoingDatagram[] = [];
+    for (let at = 0; at < bytes.length || at === 0; at += SMALL_DATAGRAM_BYTES) {
+      const data = bytes.slice(at, at + SMALL_DATAGRAM_BYTES);
+      fragments.push({ datagramId, totalLength: bytes.length, fragmentOffset: at, data });
+      if (bytes.length === 0) break;
+    }
+    state.outgoingDatagrams.push(...fragments);
+    this.#wake();
+  }
+
+  /** Opens a substream: usable at once, it reaches the peer with its first data. */
+  openSubstream(): Stream {
+    if (this.#state.collected) throw new StreamClosedError('write');
+    const child = this.#context.session.open(this.#state, undefined, this.#state.priority);
+    return new Stream(child, this.#context);
+  }
+
+  /** Whether substreams the peer opens under this stream are accepted (`accept`) or refused. */
+  listen(mode: ListenMode = 'accept'): void {
+    this.#state.listenMode = mode;
+  }
+
+  /** The next substream the peer opened, or undefined when none is queued. */
+  acceptSubstream(): Stream | undefined {
+    const child = this.#state.incomingSubstreams.shift();
+    if (child === undefined) return undefined;
+    const stream = this.#context.wrap(child);
+    this.#context.session.collectIfDone(this.#state);
+    return stream;
+  }
+
+  /** Strict priority between levels (higher first), round robin within one. */
+  setPriority(priority: number): void {
+    if (!Number.isSafeInteger(priority)) {
+      throw new InvalidParameterError('priority', `must be an integer, got ${priority}`);
+    }
+    this.#context.session.setPriority(this.#state, priority);
+    this.#context.flush();
+  }
+
+  /** Sets the receive window, bytes: how much the peer may send ahead of the application. */
+  setReceiveBuffer(bytes: number): void {
+    this.#state.receive.setWindow(checkPositive('bytes', bytes));
+    this.#wake();
+  }
+
+  /** Half-close: no more writes; the peer reads to the end of what was written. */
+  shutdownWrite(): void {
+    if (this.#writeClosed) return;
+    this.#writeClosed = true;
+    this.#state.send.finish();
+    this.#wake();
+  }
+
+  /** Closes both directions gracefully: written data is still delivered. */
+  close(): void {
+    this.shutdownWrite();
+    this.#context.session.stopReading(this.#state, StreamErrorCode.cancelled);
+    this.#context.flush();
+  }
+
+  /** Abandons the stream at once; the peer is told, and unacknowledged bytes are reported. */
+  reset(errorCode: number = StreamErrorCode.cancelled): void {
+    this.#writeClosed = true;
+    this.#context.session.reset(this.#state, errorCode);
+    this.#context.session.stopReading(this.#state, errorCode);
+    this.#context.flush();
+  }
+
+  #wake(): void {
+    this.#context.session.wake(this.#state);
+    this.#context.flush();
+  }
+
+  #afterRead(): void {
+    // Reading opens the window; a window update may be owed to the peer.
+    if (this.#state.receive.windowUpdateDue) this.#wake();
+    this.#context.session.collectIfDone(this.#state);
+  }
+
+  #checkWritable(): void {
+    if (this.#resetInfo !== undefined) throw this.#resetError();
+    if (this.#writeClosed) throw new StreamClosedError('write');
+  }
+
+  #checkReadable(): void {
+    const reset = this.#resetInfo;
+    if (reset !== undefined && reset.by === 'peer') throw this.#resetError();
+    if (this.#state.readClosed && reset === undefined) throw new StreamClosedError('read');
+  }
+
+  #resetError(): StreamResetError {
+    const info = this.#resetInfo as StreamReset;
+    return new StreamResetError(info.errorCode, info.by, info.unacknowledged);
+  }
+
+  #events(): StreamEvents {
+    return {
+      readable: () => {
+        if (this.#rendezvous !== undefined && !this.#readReply()) return;
+        const receive = this.#state.receive;
+        if (receive.available > 0 || receive.atEnd) this.#readyRead.next();
+        if (receive.pendingRecords > 0) this.#readyReadRecord.next();
+      },
+      datagram: () => this.#readyReadDatagram.next(),
+      writable: () => this.#readyWrite.next(),
+      bytesWritten: (bytes) => this.#bytesWritten.next(bytes),
+      substream: () => {
+        if (!this.#substreams.observed) return;
+        for (;;) {
+          const child = this.acceptSubstream();
+          if (child === undefined) break;
+          this.#substreams.next(child);
+        }
+      },
+      receiveBlocked: () => this.#receiveBlocked.next(),
+      reset: (errorCode, by) => {
+        if (this.#resetInfo !== undefined) return;
+        const info = { errorCode, by, unacknowledged: this.#state.send.unacknowledged };
+        this.#resetInfo = info;
+        this.#reset.next(info);
+        const asked = this.#rendezvous;
+        if (by === 'peer' && asked !== undefined && errorCode === StreamErrorCode.serviceNotFound) {
+          this.#error.next(new ServiceNotFoundError(asked.service, asked.protocol));
+        } else if (by === 'peer') {
+          this.#error.next(this.#resetError());
+        }
+      },
+      failed: (error) => {
+        this.#error.next(error);
+        this.reset(StreamErrorCode.cancelled);
+      },
+      collected: () => this.#complete(),
+    };
+  }
+
+  /** Reads the service reply if it is complete; true once the stream is open for reading. */
+  #readReply(): boolean {
+    const record = this.#state.receive.readRecord();
+    if (record === undefined) return false;
+    this.#afterRead();
+    if (decodeServiceReply(record) === ServiceStatus.ok) {
+      this.#rendezvous = undefined;
+      return true;
+    }
+    this.#error.next(new SssError('protocol-violation', 'the peer sent no valid service reply'));
+    this.reset(StreamErrorCode.cancelled);
+    return false;
+  }
+
+  #complete(): void {
+    for (const subject of [
+      this.#readyRead,
+      this.#readyReadRecord,
+      this.#readyReadDatagram,
+      this.#readyWrite,
+      this.#bytesWritten,
+      this.#receiveBlocked,
+      this.#substreams,
+      this.#error,
+      this.#reset,
+    ]) {
+      subject.complete();
+    }
+  }
+}
