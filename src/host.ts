@@ -56,6 +56,7 @@ interface Peer {
   readonly key: Uint8Array;
   readonly session: StreamSession;
   readonly linkState: BehaviorSubject<LinkState>;
+  readonly attached: BehaviorSubject<boolean>;
   channel: Channel<StreamToken> | undefined;
   connecting: boolean;
   endpoints: readonly SocketAddress[];
@@ -120,6 +121,7 @@ export class Host {
   readonly #owned: readonly DatagramSocket[];
   readonly #clock: Clock;
   readonly #suite: CryptoSuite;
+  readonly #inspect: HostOptions['inspect'];
   readonly #peers = new Map<string, Peer>();
   /** Servers by service, then protocol. */
   readonly #servers = new Map<string, Map<string, Server>>();
@@ -135,6 +137,7 @@ export class Host {
     this.#owned = owned;
     this.#clock = options.clock ?? new RealClock();
     this.#suite = options.suite ?? createNativeSuite();
+    this.#inspect = options.inspect;
     this.#channels = new ChannelHost<StreamToken>({
       suite: this.#suite,
       clock: this.#clock,
@@ -232,6 +235,7 @@ export class Host {
     for (const peer of this.#peers.values()) {
       peer.channel?.close();
       peer.linkState.complete();
+      peer.attached.complete();
     }
     for (const byProtocol of this.#servers.values()) {
       for (const server of byProtocol.values()) server.close();
@@ -248,9 +252,11 @@ export class Host {
     const known = this.#peers.get(name);
     if (known !== undefined) return known;
     const linkState = new BehaviorSubject<LinkState>('down');
+    const attached = new BehaviorSubject(false);
     const peer: Peer = {
       key,
       linkState,
+      attached,
       channel: undefined,
       connecting: false,
       endpoints: [],
@@ -266,6 +272,8 @@ export class Host {
           return peer.session;
         },
         linkState$: linkState.asObservable(),
+        attached$: attached.asObservable(),
+        inspect: this.#inspect,
         flush: () => peer.channel?.flush(),
         wrap: (state) => new Stream(state, peer.context),
       },
@@ -292,6 +300,7 @@ export class Host {
     const peer = this.#peer(channel.peerEid.publicKey);
     const previous = peer.channel;
     peer.channel = channel;
+    peer.attached.next(true);
     if (previous !== undefined && previous !== channel) {
       peer.session.detach();
       previous.close();
@@ -303,6 +312,7 @@ export class Host {
         peer.channel = undefined;
         peer.session.detach();
         peer.linkState.next('down');
+        peer.attached.next(false);
       },
     });
     for (const stream of peer.session.streams.values()) peer.session.wake(stream);

@@ -67,6 +67,9 @@ describe('Host', () => {
     });
     net.runFor(1000);
     expect(replies).toEqual(['HELLO']);
+    expect(
+      stream.actor.getSnapshot().matches({ live: { attachment: 'attached', link: 'up' } }),
+    ).toBe(true);
   });
 
   it('connecting to a service nobody serves ends the stream with service-not-found, promptly', async () => {
@@ -183,15 +186,23 @@ describe('Host', () => {
     const resets: { errorCode: number; unacknowledged: number }[] = [];
     stream.reset$.subscribe((r) => resets.push(r));
     stream.reset(0x123);
+    expect(stream.actor.getSnapshot().matches({ live: { sending: 'reset' } })).toBe(true);
     expect(resets[0]?.errorCode).toBe(0x123);
     expect(resets[0]?.unacknowledged).toBeGreaterThan(0);
     expect(resets[0]?.unacknowledged).toBeLessThan(200_000);
     const serverSide = accepted[0] as Stream;
     const seen: number[] = [];
-    serverSide.reset$.subscribe((r) => seen.push(r.errorCode));
+    let receiving: unknown;
+    serverSide.reset$.subscribe((r) => {
+      seen.push(r.errorCode);
+      receiving = (serverSide.actor.getSnapshot().value as { live: { receiving: string } }).live
+        .receiving;
+    });
     net.runFor(500);
     expect(seen).toEqual([0x123]);
+    expect(receiving).toBe('reset');
     expect(() => serverSide.readData()).toThrow(StreamResetError);
+
     expect(() => stream.writeData(text('x'))).toThrow(StreamResetError);
   });
 
@@ -211,6 +222,9 @@ describe('Host', () => {
     net.runFor(2000);
     expect(stream.collected).toBe(true);
     expect(accepted[0]?.collected).toBe(true);
+    // The machines ended too, and hold no subscription to the host.
+    expect(stream.actor.getSnapshot().status).toBe('done');
+    expect(accepted[0]?.actor.getSnapshot().status).toBe('done');
   });
 
   it('close releases the host: connect afterwards is a typed error', async () => {

@@ -1,4 +1,6 @@
-import { type Observable, Subject } from 'rxjs';
+import { type Observable, Subject, type Subscription } from 'rxjs';
+import { type Actor, createActor, type InspectionEvent, type Observer } from 'xstate';
+import { streamMachine } from '../machines/stream.machine.js';
 import type { LinkState } from '../channel/channel-core.js';
 import { InvalidParameterError, SssError, checkPositive } from '../net/errors.js';
 import { ServiceNotFoundError, StreamClosedError, StreamResetError } from './errors.js';
@@ -17,6 +19,9 @@ export interface StreamContext {
   readonly session: StreamSession;
   /** The link state of the channel to the peer, current value first. */
   readonly linkState$: Observable<LinkState>;
+  /** Whether a channel to the peer carries the streams now, current value first. */
+  readonly attached$: Observable<boolean>;
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Sends what became ready, now or soon. */
   flush(): void;
   /** Wraps a stream the peer opened, when the application takes it. */
@@ -31,6 +36,8 @@ export interface StreamReset {
   readonly unacknowledged: number;
 }
 
+const LINK_EVENTS = { up: 'LINK_UP', stalled: 'LINK_STALLED', down: 'LINK_DOWN' } as const;
+
 /** Best-effort datagrams up to this size go in one DATAGRAM frame of the next packet. */
 const SMALL_DATAGRAM_BYTES = 1100;
 
@@ -41,7 +48,10 @@ const SMALL_DATAGRAM_BYTES = 1100;
  * ready.
  */
 export class Stream {
+  /** The stream's lifecycle, as observers and the inspector see it. */
+  readonly actor: Actor<typeof streamMachine>;
   readonly #state: StreamState;
+  readonly #subscriptions: Subscription[] = [];
   readonly #context: StreamContext;
   readonly #readyRead = new Subject<void>();
   readonly #readyReadRecord = new Subject<void>();
@@ -67,6 +77,13 @@ export class Stream {
     this.#state = state;
     this.#context = context;
     this.#rendezvous = rendezvous;
+    this.actor = createActor(streamMachine, { inspect: context.inspect }).start();
+    this.#subscriptions.push(
+      context.linkState$.subscribe((link) => this.actor.send({ type: LINK_EVENTS[link] })),
+      context.attached$.subscribe((attached) =>
+        this.actor.send({ type: attached ? 'ATTACHED' : 'DETACHED' }),
+      ),
+    );
     state.events = this.#events();
     if (state.receive.available > 0 || state.receive.atEnd) this.#readyRead.next();
   }
@@ -283,6 +300,7 @@ export class Stream {
   shutdownWrite(): void {
     if (this.#writeClosed) return;
     this.#writeClosed = true;
+    this.actor.send({ type: 'WRITE_FINISHED' });
     this.#state.send.finish();
     this.#wake();
   }
@@ -290,6 +308,7 @@ export class Stream {
   /** Closes both directions gracefully: written data is still delivered. */
   close(): void {
     this.shutdownWrite();
+    if (!this.#state.receive.atEnd) this.actor.send({ type: 'READ_CLOSED' });
     this.#context.session.stopReading(this.#state, StreamErrorCode.cancelled);
     this.#context.flush();
   }
@@ -308,6 +327,7 @@ export class Stream {
   }
 
   #afterRead(): void {
+    if (this.#state.receive.atEnd) this.actor.send({ type: 'RECEIVE_ENDED' });
     // Reading opens the window; a window update may be owed to the peer.
     if (this.#state.receive.windowUpdateDue) this.#wake();
     this.#context.session.collectIfDone(this.#state);
@@ -339,7 +359,10 @@ export class Stream {
       },
       datagram: () => this.#readyReadDatagram.next(),
       writable: () => this.#readyWrite.next(),
-      bytesWritten: (bytes) => this.#bytesWritten.next(bytes),
+      bytesWritten: (bytes) => {
+        if (this.#state.send.allAcked) this.actor.send({ type: 'SEND_ACKNOWLEDGED' });
+        this.#bytesWritten.next(bytes);
+      },
       substream: () => {
         if (!this.#substreams.observed) return;
         for (;;) {
@@ -353,6 +376,7 @@ export class Stream {
         if (this.#resetInfo !== undefined) return;
         const info = { errorCode, by, unacknowledged: this.#state.send.unacknowledged };
         this.#resetInfo = info;
+        this.actor.send({ type: by === 'peer' ? 'RECEIVE_RESET' : 'SEND_RESET' });
         this.#reset.next(info);
         const asked = this.#rendezvous;
         if (by === 'peer' && asked !== undefined && errorCode === StreamErrorCode.serviceNotFound) {
@@ -384,6 +408,8 @@ export class Stream {
   }
 
   #complete(): void {
+    this.actor.send({ type: 'COLLECTED' });
+    for (const subscription of this.#subscriptions) subscription.unsubscribe();
     for (const subject of [
       this.#readyRead,
       this.#readyReadRecord,
