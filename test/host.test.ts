@@ -3,37 +3,10 @@
  * both ways, substreams without a round trip, datagrams, reset and close.
  */
 import { describe, expect, it } from 'vitest';
-import { Host } from '../src/host.js';
-import { Identity } from '../src/crypto/identity.js';
-import { createNativeSuite } from '../src/crypto/native-suite.js';
-import { seededRandom } from '../src/net/random.js';
-import { SimNetwork } from '../src/net/sim/network.js';
-import type { LinkParams } from '../src/net/sim/link.js';
+import type { Host } from '../src/host.js';
+import { hostPair, str, text } from './fixtures/host-pair.js';
 import { ServiceNotFoundError, StreamResetError } from '../src/streams/errors.js';
 import type { Stream } from '../src/streams/stream.js';
-
-const text = (s: string) => new TextEncoder().encode(s);
-const str = (b: Uint8Array | undefined) =>
-  b === undefined ? undefined : new TextDecoder().decode(b);
-
-async function hostPair(link: Partial<LinkParams> = { delayMs: 10 }, seed = 1) {
-  const net = new SimNetwork({ seed, defaultLink: link });
-  const make = async (name: string, address: string, hostSeed: number) => {
-    const simHost = net.addHost({ name, addresses: [address] });
-    const suite = createNativeSuite(seededRandom(hostSeed));
-    return Host.create({
-      identity: Identity.generate(suite),
-      sockets: [simHost.bind(4433)],
-      clock: simHost.clock,
-      suite,
-      wallClockMs: () => 1_790_000_000_000 + net.now(),
-    });
-  };
-  const client = await make('client', '10.0.0.1', seed * 10 + 1);
-  const server = await make('server', '10.0.0.2', seed * 10 + 2);
-  const endpoints = [{ host: '10.0.0.2', port: 4433 }];
-  return { net, client, server, endpoints };
-}
 
 /** A server that answers each record with the same record, upper-cased. */
 function shout(server: Host): Stream[] {
@@ -98,7 +71,10 @@ describe('Host', () => {
   });
 
   it('a large transfer arrives exactly, in order, across a lossy link', async () => {
-    const { net, client, server, endpoints } = await hostPair({ delayMs: 10, loss: 0.03 }, 2);
+    const { net, client, server, endpoints } = await hostPair({
+      link: { delayMs: 10, loss: 0.03 },
+      seed: 2,
+    });
     const received: Uint8Array[] = [];
     let ended = false;
     server.listen('sink', '', 'v1', '').newConnection$.subscribe((stream) => {
@@ -175,8 +151,7 @@ describe('Host', () => {
 
   it('reset by the writer: the reader sees reset$ and a typed error; the writer learns what was not acknowledged', async () => {
     const { net, client, server, endpoints } = await hostPair({
-      delayMs: 10,
-      bandwidthBps: 1_000_000,
+      link: { delayMs: 10, bandwidthBps: 1_000_000 },
     });
     const accepted: Stream[] = [];
     server.listen('r', '', 'v1', '').newConnection$.subscribe((s) => accepted.push(s));

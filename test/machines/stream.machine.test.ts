@@ -26,7 +26,11 @@ describe('stream machine', () => {
       actor.send({ type: 'WRITE_FINISHED' });
       actor.send({ type: 'SEND_RESET' });
       actor.send({ type: event });
-      const receiving = { RECEIVE_ENDED: 'ended', RECEIVE_RESET: 'reset', READ_CLOSED: 'closed' };
+      const receiving = {
+        RECEIVE_ENDED: 'ended',
+        RECEIVE_RESET: 'reset',
+        READ_CLOSED: 'closed',
+      } as const;
       expect(actor.getSnapshot().matches({ live: { sending: 'reset' } })).toBe(true);
       expect(actor.getSnapshot().matches({ live: { receiving: receiving[event] } })).toBe(true);
     }
