@@ -96,3 +96,24 @@ export {
   ConnectError,
   type HostChannelOptions,
 } from './channel/channel-host.js';
+export { type ChannelPath, PathSet } from './channel/paths.js';
+export { defaultPmtuCeiling, PmtuSearch, type PmtuState } from './channel/pmtu.js';
+export { KeyPhases } from './channel/key-phase.js';
+export { type ChannelConnectOptions } from './channel/channel-host.js';
+export { type SocketPath, socketPath } from './channel/channel.js';
+export { type ChannelCoreEvent } from './channel/channel-core.js';
+export {
+  Host,
+  HostClosedError,
+  type HostConnectOptions,
+  type HostOptions,
+  Server,
+} from './host.js';
+export { Stream, type StreamContext, type StreamReset } from './streams/stream.js';
+export { ServiceNotFoundError, StreamClosedError, StreamResetError } from './streams/errors.js';
+export { type ListenMode, StreamErrorCode } from './streams/stream-state.js';
+export {
+  DEFAULT_MAX_INCOMING_STREAMS,
+  INITIAL_STREAM_WINDOW,
+  type StreamSessionStats,
+} from './streams/stream-session.js';
