@@ -1,7 +1,7 @@
 import { BehaviorSubject, type Observable, Subject } from 'rxjs';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Channel } from './channel/channel.js';
-import type { LinkState } from './channel/channel-core.js';
+import type { FrameSource, LinkState } from './channel/channel-core.js';
 import { ChannelHost, ConnectError, type HostChannelOptions } from './channel/channel-host.js';
 import { toHex } from './crypto/bytes.js';
 import type { Eid } from './crypto/eid.js';
@@ -55,6 +55,12 @@ export class HostClosedError extends SssError {
 interface Peer {
   readonly key: Uint8Array;
   readonly session: StreamSession;
+  /** The session as channels call it: see {@link Host.#source}. */
+  readonly source: FrameSource<StreamToken>;
+  /** Depth of channel callbacks into the session running now. */
+  inChannel: number;
+  /** A flush was asked for from inside a channel callback and is scheduled. */
+  flushScheduled: boolean;
   readonly linkState: BehaviorSubject<LinkState>;
   readonly attached: BehaviorSubject<boolean>;
   channel: Channel<StreamToken> | undefined;
@@ -147,7 +153,7 @@ export class Host {
       wallClockMs: options.wallClockMs ?? Date.now,
       channel: options.channel,
       inspect: options.inspect,
-      source: (handshake) => this.#peer(handshake.peerEid.publicKey).session,
+      source: (handshake) => this.#peer(handshake.peerEid.publicKey).source,
       onChannel: (channel) => this.#attach(channel),
     });
   }
@@ -174,6 +180,14 @@ export class Host {
   /** This host's EID: its public key. */
   get eid(): Eid {
     return this.#identity.eid;
+  }
+
+  /**
+   * @internal The stream session shared with the host `eid`, if any: for tests and diagnostics
+   * (its `streams` map is empty once every stream with that peer is collected).
+   */
+  streamSession(eid: Eid): StreamSession | undefined {
+    return this.#peers.get(toHex(eid.publicKey))?.session;
   }
 
   /** The addresses the host's sockets are bound to. */
@@ -260,6 +274,11 @@ export class Host {
       channel: undefined,
       connecting: false,
       endpoints: [],
+      inChannel: 0,
+      flushScheduled: false,
+      get source() {
+        return source;
+      },
       session: new StreamSession({
         localKey: this.#identity.publicKey,
         peerKey: key,
@@ -274,12 +293,54 @@ export class Host {
         linkState$: linkState.asObservable(),
         attached$: attached.asObservable(),
         inspect: this.#inspect,
-        flush: () => peer.channel?.flush(),
+        flush: () => this.#flush(peer),
         wrap: (state) => new Stream(state, peer.context),
       },
     };
+    const source = this.#source(peer);
     this.#peers.set(name, peer);
     return peer;
+  }
+
+  /**
+   * The session as a channel sees it. Stream events run application code from inside the
+   * channel's own work (a frame being decoded, an ACK or a loss being processed), and that
+   * code may write and flush. A flush there re-entered the channel core, whose buffers are
+   * shared: the plaintext of the packet being decoded was overwritten, and the frames after
+   * the one being handled were lost though the packet was acknowledged. So flushes asked for
+   * during these callbacks wait until the channel has returned (see {@link Host.#flush}).
+   */
+  #source(peer: Peer): FrameSource<StreamToken> {
+    const { session } = peer;
+    const inside = <R>(work: () => R): R => {
+      peer.inChannel++;
+      try {
+        return work();
+      } finally {
+        peer.inChannel--;
+      }
+    };
+    return {
+      hasFrames: () => session.hasFrames(),
+      writeFrames: (out, offset, limit) => session.writeFrames(out, offset, limit),
+      onAcked: (token) => inside(() => session.onAcked(token)),
+      onLost: (token) => inside(() => session.onLost(token)),
+      onFrame: (type, payload, cursor) => inside(() => session.onFrame(type, payload, cursor)),
+    };
+  }
+
+  /** Sends what the peer's streams have ready: now, or once the channel's callback returned. */
+  #flush(peer: Peer): void {
+    if (peer.inChannel === 0) {
+      peer.channel?.flush();
+      return;
+    }
+    if (peer.flushScheduled) return;
+    peer.flushScheduled = true;
+    this.#clock.setTimer(0, () => {
+      peer.flushScheduled = false;
+      peer.channel?.flush();
+    });
   }
 
   #ensureChannel(peer: Peer): void {
@@ -335,7 +396,12 @@ export class Host {
         stream.reset(StreamErrorCode.serviceNotFound);
         return;
       }
-      stream.writeRecord(encodeServiceReply(ServiceStatus.ok));
+      // The peer may have given up on the stream before its request was read. Reset by it,
+      // the stream is dead: nobody is told. Closed by it for reading (STOP), our sending
+      // direction is reset and no reply can be written (writing threw, out of the packet being
+      // decoded), but what the peer wrote is still delivered.
+      if (state.peerResetCode !== undefined) return;
+      if (state.resetCode === undefined) stream.writeRecord(encodeServiceReply(ServiceStatus.ok));
       server.deliver(stream);
     });
   }

@@ -65,8 +65,8 @@ export interface ReceiveBufferOptions {
  * **Empty records.** Without a record number on the wire, a second record end at the same offset
  * cannot be told from a retransmitted one, so an empty record can only be represented at offset
  * 0: a zero-length segment with `recordEnd` at offset 0 makes the first record empty. It must
- * arrive before the reader consumes any byte (the sender sends it first); one arriving later, or
- * after a FIN at offset 0 has been read as the end, is ignored.
+ * arrive before the reader consumes any byte (the sender sends it first), and with or before a
+ * FIN at offset 0; one arriving later is ignored, so that nothing appears after the end.
  *
  * **Mixing reads.** `readData` and `readRecord` can be mixed, record by record: `readData` never
  * returns bytes past a record end, a record whose last byte it returns is consumed, and
@@ -86,8 +86,8 @@ export class ReceiveBuffer {
   #ends: number[] = [];
   #consumed = 0;
   #buffered = 0;
-  // Record-end bits on readable bytes, i.e. complete records (the invariant is kept as readable
-  // bytes grow and records are consumed, so that pendingRecords is O(1)).
+  // Record-end bits on readable bytes, [#consumed, readable end): the complete records, kept up
+  // to date as bytes become readable and records are consumed, so that pendingRecords is O(1).
   #completeRecords = 0;
   #emptyFirstRecord: 'absent' | 'pending' | 'read' = 'absent';
   #finalSize: number | undefined;
@@ -198,8 +198,10 @@ export class ReceiveBuffer {
    * rest of the current record. Returns undefined when no record is complete, and an empty array
    * for an empty record.
    *
-   * A record larger than the window can never complete: read it with `readData` when
-   * {@link ReceiveBuffer.blocked} says so.
+   * A reader of whole records needs records of at most half the window. A record larger than the
+   * window never completes; one larger than half of it may wait for ever, since the window update
+   * that lets the peer send its rest is due only after half a window has been consumed. Read such
+   * streams with `readData`.
    *
    * @throws {InvalidParameterError} when `max` is not a non-negative integer.
    */
@@ -347,7 +349,8 @@ export class ReceiveBuffer {
   /** Records that a record ends at `end`; returns whether that was new. */
   #markRecordEnd(end: number): boolean {
     if (end === 0) {
-      if (this.#emptyFirstRecord !== 'absent' || this.#consumed > 0) return false;
+      const late = this.#consumed > 0 || this.#finalSize === 0;
+      if (late || this.#emptyFirstRecord !== 'absent') return false;
       this.#emptyFirstRecord = 'pending';
       return true;
     }
@@ -380,12 +383,8 @@ export class ReceiveBuffer {
     } else {
       this.#starts[0] = this.#consumed;
     }
-    const last = this.#consumed - 1 - this.#base;
-    if (hasBit(this.#recordEnds, last)) {
-      // Cleared so that no bit lies below the read position: storage can then slide freely.
-      clearBit(this.#recordEnds, last);
-      this.#completeRecords--;
-    }
+    // The bit stays: bits below the read position are never read again.
+    if (hasBit(this.#recordEnds, this.#consumed - 1 - this.#base)) this.#completeRecords--;
     this.#raiseMaxOffset();
     return out;
   }
@@ -471,10 +470,6 @@ function hasBit(words: Uint32Array, i: number): boolean {
 
 function setBit(words: Uint32Array, i: number): void {
   words[i >>> 5] = (words[i >>> 5] as number) | (1 << (i & 31));
-}
-
-function clearBit(words: Uint32Array, i: number): void {
-  words[i >>> 5] = (words[i >>> 5] as number) & ~(1 << (i & 31));
 }
 
 /** Index of the first set bit in `[from, to)`, or -1. Costs one step per word scanned. */

@@ -2,7 +2,7 @@ import type { FrameSource } from '../channel/channel-core.js';
 import { NO_ROOM } from '../channel/frames.js';
 import type { Cursor } from '../channel/varint.js';
 import { equalBytes } from '../crypto/bytes.js';
-import { checkPositive } from '../net/errors.js';
+import { checkPositive, InvalidParameterError } from '../net/errors.js';
 import { PriorityScheduler } from './priority-scheduler.js';
 import {
   datagramFrameOverhead,
@@ -25,11 +25,16 @@ import { NO_EVENTS, StreamErrorCode, type StreamEvents, StreamState } from './st
 /** The window every new stream starts with in each direction, before any WINDOW frame, bytes. */
 export const INITIAL_STREAM_WINDOW = 64 * 1024;
 
+/** The largest window {@link autoTune} grows a stream's to, bytes. */
+export const MAX_AUTO_WINDOW = 8 * 1024 * 1024;
+
 /** Streams the peer may have open at once unless configured (MAX_STREAMS grows it as they end). */
 export const DEFAULT_MAX_INCOMING_STREAMS = 256;
 
 /** Below this much room a packet takes no further stream frame: the header would dominate. */
 const MIN_FRAME_ROOM = 24;
+
+const NO_BYTES = new Uint8Array(0);
 
 /** What one packet carried, for its acknowledgement or loss. */
 export type SentFrame =
@@ -43,6 +48,8 @@ export type SentFrame =
       readonly endedRecord: number | undefined;
     }
   | { readonly kind: 'window' | 'reset' | 'stop'; readonly stream: StreamState }
+  /** An empty opening frame (see {@link StreamState.openProbe}). */
+  | { readonly kind: 'open'; readonly stream: StreamState }
   | { readonly kind: 'maxStreams' | 'session' };
 
 /** The token of one packet's stream frames. */
@@ -125,10 +132,14 @@ export class StreamSession implements FrameSource<StreamToken> {
     this.#options = options;
     this.sessionId = options.randomBytes(SESSION_ID_BYTES);
     this.#parity = compareKeys(options.localKey, options.peerKey) < 0 ? 0 : 1;
-    this.#receiveWindow = checkPositive(
-      'receiveWindow',
-      options.receiveWindow ?? INITIAL_STREAM_WINDOW,
-    );
+    this.#receiveWindow = options.receiveWindow ?? INITIAL_STREAM_WINDOW;
+    // The peer may send a new stream INITIAL_STREAM_WINDOW bytes before hearing of any other.
+    if (!Number.isSafeInteger(this.#receiveWindow) || this.#receiveWindow < INITIAL_STREAM_WINDOW) {
+      throw new InvalidParameterError(
+        'receiveWindow',
+        `must be an integer of at least ${INITIAL_STREAM_WINDOW} bytes`,
+      );
+    }
     this.#maxIncoming = checkPositive(
       'maxIncomingStreams',
       options.maxIncomingStreams ?? DEFAULT_MAX_INCOMING_STREAMS,
@@ -168,7 +179,29 @@ export class StreamSession implements FrameSource<StreamToken> {
       events,
     });
     this.#streams.set(id, stream);
+    // Until the peer has it, the parent's FIN waits for it (see finish).
+    parent?.youngChildren.add(stream);
     return stream;
+  }
+
+  /**
+   * The application finished writing. The FIN goes once every substream opened under the
+   * stream exists at the peer: the peer may forget the stream as soon as it has read to the
+   * end, and would refuse a substream arriving after that. Idle substreams send an empty
+   * opening frame so as not to hold the FIN up.
+   */
+  finish(stream: StreamState): void {
+    if (stream.send.finished || stream.finishDeferred) return;
+    if (stream.youngChildren.size === 0) {
+      stream.send.finish();
+    } else {
+      stream.finishDeferred = true;
+      for (const child of stream.youngChildren) {
+        if (!child.hasSendWork() && child.openProbe === 'none') child.openProbe = 'due';
+        this.wake(child);
+      }
+    }
+    this.wake(stream);
   }
 
   /** The stream has something new to send: it joins the scheduler. */
@@ -182,17 +215,84 @@ export class StreamSession implements FrameSource<StreamToken> {
     if (this.#owesControl(stream)) this.#control.add(stream);
   }
 
-  /** Whether the peer's stream limit lets this stream's frames go. */
+  /** Whether the peer's stream limit, and the stream's parent, let this stream's frames go. */
   #mayOpen(stream: StreamState): boolean {
-    return !stream.local || stream.openAcknowledged || counterOf(stream.id) < this.#localLimit;
+    return (
+      !stream.local ||
+      stream.openAcknowledged ||
+      (counterOf(stream.id) < this.#localLimit && this.#parentOpen(stream))
+    );
+  }
+
+  /**
+   * A new substream's frames wait until its parent exists at the peer (SST: a child never
+   * makes progress before its parent): arriving first, it would be refused there, its parent
+   * unknown. A parent with nothing to send is asked for an empty opening frame. A parent that
+   * was reset or forgotten will never open: the substream goes and learns its fate.
+   */
+  #parentOpen(stream: StreamState): boolean {
+    const parent = stream.parent;
+    if (parent === undefined || parent.resetCode !== undefined || parent.collected) return true;
+    if (parent.openAcknowledged) return !parent.awaitingReply;
+    if (parent.openProbe === 'none') {
+      parent.openProbe = 'due';
+      this.wake(parent);
+    }
+    return false;
+  }
+
+  /** The service accepted a stream we opened to it (or it will never be known): its substreams go. */
+  serviceAccepted(stream: StreamState): void {
+    if (!stream.awaitingReply) return;
+    stream.awaitingReply = false;
+    this.#wakeWaiting();
+  }
+
+  /** The peer acknowledged a frame of the stream, so it exists there: what waited may go. */
+  #opened(stream: StreamState): void {
+    if (stream.openAcknowledged) return;
+    stream.openAcknowledged = true;
+    stream.openProbe = 'none';
+    // Control frames held until now may go.
+    if (this.#owesControl(stream)) this.#control.add(stream);
+    this.#settleYoung(stream);
+    this.#wakeWaiting();
+  }
+
+  /** The stream no longer holds up its parent's FIN: it opened, was reset, or is gone. */
+  #settleYoung(stream: StreamState): void {
+    const parent = stream.parent;
+    if (parent === undefined || !parent.youngChildren.delete(stream)) return;
+    if (parent.finishDeferred && parent.youngChildren.size === 0) {
+      parent.finishDeferred = false;
+      parent.send.finish();
+      this.wake(parent);
+    }
+  }
+
+  #wakeWaiting(): void {
+    for (const stream of this.#waitingToOpen.splice(0)) this.wake(stream);
   }
 
   #owesControl(stream: StreamState): boolean {
     return (
       stream.resetPending ||
-      stream.stopPending ||
-      (!stream.readClosed && (stream.windowPending || stream.receive.windowUpdateDue))
+      (!this.#controlHeld(stream) &&
+        (stream.stopPending ||
+          (!stream.readClosed && (stream.windowPending || stream.receive.windowUpdateDue))))
     );
+  }
+
+  /**
+   * STOP and WINDOW frames of a stream we opened wait until the peer has it: one arriving
+   * before the stream's opening frame (ahead of it in the same packet, or overtaking it) would
+   * be dropped there as naming an unknown stream, yet acknowledged, so never resent; a lost
+   * STOP left the peer writing into a window that never opens again. A RESET is not held: after
+   * it nothing else would open the stream, and the peer takes it as ending a stream it never saw;
+   * once it is acknowledged, the peer either has the stream or has ended it, and a STOP is safe.
+   */
+  #controlHeld(stream: StreamState): boolean {
+    return stream.local && !stream.openAcknowledged && !stream.resetAcknowledged;
   }
 
   /** Changes a stream's priority; it applies from the next packet. */
@@ -208,6 +308,9 @@ export class StreamSession implements FrameSource<StreamToken> {
     stream.resetPending = true;
     this.#scheduler.remove(stream);
     this.#control.add(stream);
+    // Reset, it will never open: neither its parent's FIN nor its children wait for it.
+    this.#settleYoung(stream);
+    this.#wakeWaiting();
     stream.events.reset(code, 'local');
   }
 
@@ -215,6 +318,8 @@ export class StreamSession implements FrameSource<StreamToken> {
   stopReading(stream: StreamState, code: number): void {
     if (stream.readClosed) return;
     stream.readClosed = true;
+    // No service reply will be read now: substreams waiting for it go and learn their fate.
+    this.serviceAccepted(stream);
     if (!stream.receive.atEnd && stream.peerResetCode === undefined) {
       stream.stopCode = code;
       stream.stopPending = true;
@@ -267,7 +372,7 @@ export class StreamSession implements FrameSource<StreamToken> {
       switch (frame.kind) {
         case 'data': {
           const stream = frame.stream;
-          stream.openAcknowledged = true;
+          this.#opened(stream);
           const bytes = stream.send.onAcked(
             frame.offset,
             frame.length,
@@ -281,6 +386,15 @@ export class StreamSession implements FrameSource<StreamToken> {
         }
         case 'reset':
           frame.stream.resetAcknowledged = true;
+          // A STOP held for the stream's opening may go now (see #controlHeld).
+          if (this.#owesControl(frame.stream)) this.#control.add(frame.stream);
+          this.#collectIfDone(frame.stream);
+          break;
+        case 'open':
+          this.#opened(frame.stream);
+          break;
+        case 'stop':
+          frame.stream.stopAcknowledged = true;
           this.#collectIfDone(frame.stream);
           break;
         case 'session':
@@ -302,6 +416,11 @@ export class StreamSession implements FrameSource<StreamToken> {
           break;
         case 'window':
           frame.stream.windowPending = true;
+          this.wake(frame.stream);
+          break;
+        case 'open':
+          if (frame.stream.openAcknowledged || frame.stream.collected) break;
+          frame.stream.openProbe = 'due';
           this.wake(frame.stream);
           break;
         case 'reset':
@@ -355,7 +474,10 @@ export class StreamSession implements FrameSource<StreamToken> {
     return end;
   }
 
-  /** The control frames one stream owes: reset, stop, window update. */
+  /**
+   * The control frames one stream owes: reset, stop, window update. When one does not fit, those
+   * written so far are kept (they were marked sent, and are in the token) and the rest wait.
+   */
   #writeStreamControl(
     stream: StreamState,
     out: Uint8Array,
@@ -365,22 +487,24 @@ export class StreamSession implements FrameSource<StreamToken> {
     let end = offset;
     if (stream.resetPending && stream.resetCode !== undefined) {
       const next = writeResetFrame(out, end, stream.id, stream.resetCode, stream.send.writeOffset);
-      if (next === NO_ROOM) return NO_ROOM;
+      if (next === NO_ROOM) return partial(offset, end);
       stream.resetPending = false;
       end = next;
       token.push({ kind: 'reset', stream });
     }
+    if (this.#controlHeld(stream)) return end;
     if (stream.stopPending && stream.stopCode !== undefined) {
       const next = writeStopFrame(out, end, stream.id, stream.stopCode);
-      if (next === NO_ROOM) return NO_ROOM;
+      if (next === NO_ROOM) return partial(offset, end);
       stream.stopPending = false;
       end = next;
       token.push({ kind: 'stop', stream });
     }
     if (!stream.readClosed && (stream.windowPending || stream.receive.windowUpdateDue)) {
+      autoTune(stream);
       const next = writeWindowFrame(out, end, stream.id, stream.receive.maxOffset);
-      if (next === NO_ROOM) return NO_ROOM;
-      stream.receive.advertised();
+      if (next === NO_ROOM) return partial(offset, end);
+      stream.advertisedLimit = stream.receive.advertised();
       stream.windowPending = false;
       end = next;
       token.push({ kind: 'window', stream });
@@ -415,7 +539,9 @@ export class StreamSession implements FrameSource<StreamToken> {
     const overhead = streamFrameOverhead(stream.id, stream.send.writeOffset, room, parent);
     if (room <= overhead) return offset;
     const segment = stream.send.nextSegment(room - overhead, stream.sendLimit);
-    if (segment === undefined) return offset;
+    if (segment === undefined) return this.#writeOpenProbe(stream, out, offset, token, parent);
+    // This frame opens the stream as well as a probe would.
+    if (parent !== undefined) stream.openProbe = 'none';
     const flags = (segment.fin ? StreamFlag.fin : 0) | (segment.recordEnd ? StreamFlag.record : 0);
     const end = writeStreamFrame(
       out,
@@ -434,6 +560,22 @@ export class StreamSession implements FrameSource<StreamToken> {
       fin: segment.fin,
       endedRecord: segment.recordEnd ? segment.record : undefined,
     });
+    return end;
+  }
+
+  /** An empty opening frame, if one is due: it creates the stream at the peer, and no more. */
+  #writeOpenProbe(
+    stream: StreamState,
+    out: Uint8Array,
+    offset: number,
+    token: StreamToken,
+    parent: number | undefined,
+  ): number {
+    if (stream.openProbe !== 'due' || parent === undefined) return offset;
+    const end = writeStreamFrame(out, offset, stream.id, 0, NO_BYTES, 0, parent);
+    if (end === NO_ROOM) return offset;
+    stream.openProbe = 'inFlight';
+    token.push({ kind: 'open', stream });
     return end;
   }
 
@@ -480,7 +622,7 @@ export class StreamSession implements FrameSource<StreamToken> {
       // The final offset matters for connection-level flow control, which streams do not have.
       onReset: (id, code) => {
         const stream = this.#streams.get(id);
-        if (stream === undefined) return this.#unknown(id);
+        if (stream === undefined) return this.#resetUnseen(id);
         if (stream.peerResetCode !== undefined) return;
         stream.peerResetCode = code;
         stream.events.reset(code, 'peer');
@@ -531,7 +673,10 @@ export class StreamSession implements FrameSource<StreamToken> {
     if (receive.available > 0 || receive.pendingRecords > 0 || receive.atEnd) {
       stream.events.readable();
     }
-    stream.noteReceived();
+    stream.noteReceived(offset + data.length);
+    // A FIN with nothing left to read ends the receiving direction without any read: the
+    // stream may be done now (e.g. a reliable datagram's carrier, which its writer never reads).
+    this.#collectIfDone(stream);
   }
 
   /** A stream the peer opens with this frame; undefined when refused or stale. */
@@ -633,6 +778,29 @@ export class StreamSession implements FrameSource<StreamToken> {
     this.#peerSeen.clear();
   }
 
+  /**
+   * A RESET naming a stream of the peer's that we never saw: it was abandoned before any of its
+   * frames arrived, or they are still on the way, overtaken. Its number is taken as used and
+   * ended, so that its late frames are stale instead of opening a stream that nobody would ever
+   * end (the RESET, acknowledged, is not sent again).
+   */
+  #resetUnseen(id: number): void {
+    const counter = counterOf(id);
+    if (
+      (id & 1) === this.#parity ||
+      this.#peerSeenCounter(counter) ||
+      counter >= this.#advertisedMaxStreams
+    ) {
+      return this.#unknown(id);
+    }
+    this.stats.stale++;
+    this.#markPeerCounter(counter);
+    // Opened and ended at once: the peer may open one more.
+    this.#peerOpenedTotal++;
+    this.#advertisedMaxStreams = this.#peerOpenedTotal + this.#maxIncoming - this.#peerOpen;
+    this.#maxStreamsDue = true;
+  }
+
   #peerSeenCounter(counter: number): boolean {
     return counter <= this.#peerFloor || this.#peerSeen.has(counter);
   }
@@ -664,6 +832,9 @@ export class StreamSession implements FrameSource<StreamToken> {
     this.#streams.delete(stream.id);
     this.#scheduler.remove(stream);
     this.#control.delete(stream);
+    // Forgotten, it holds up neither its parent's FIN nor its own substreams.
+    this.#settleYoung(stream);
+    this.#wakeWaiting();
     if (!stream.local) {
       this.#peerOpen--;
       // The peer may open one more: raise its total by the one that ended.
@@ -672,6 +843,24 @@ export class StreamSession implements FrameSource<StreamToken> {
     }
     stream.events.collected();
   }
+}
+
+/**
+ * A reader that keeps up (little is buffered when the window moves on) gets a larger window, up
+ * to {@link MAX_AUTO_WINDOW}, so that one stream can fill a path whose bandwidth-delay product
+ * exceeds the initial window. A reader that falls behind keeps its window: memory stays bounded
+ * by what the application lets pile up.
+ */
+function autoTune(stream: StreamState): void {
+  const receive = stream.receive;
+  if (receive.window < MAX_AUTO_WINDOW && receive.buffered < receive.window / 4) {
+    receive.setWindow(Math.min(MAX_AUTO_WINDOW, receive.window * 2));
+  }
+}
+
+/** The end of what fitted of several frames: NO_ROOM if none did. */
+function partial(offset: number, end: number): number {
+  return end === offset ? NO_ROOM : end;
 }
 
 /** Each side numbers its streams 0, 1, 2, ...; the id's low bit says whose they are. */

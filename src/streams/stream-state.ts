@@ -90,6 +90,25 @@ export class StreamState {
   listenMode: ListenMode = 'none';
   /** The peer has acknowledged a frame of ours on this stream, so it exists there. */
   openAcknowledged: boolean;
+  /**
+   * An empty opening STREAM frame is owed (`due`) or in flight: a stream with nothing to send
+   * sends one when a substream of its own must wait for it to exist at the peer.
+   */
+  openProbe: 'none' | 'due' | 'inFlight' = 'none';
+  /**
+   * Local substreams of this stream whose opening the peer has not acknowledged yet. The FIN
+   * waits for them: the peer may forget this stream once it has read to the end, and a
+   * substream arriving after that would be refused.
+   */
+  readonly youngChildren = new Set<StreamState>();
+  /** The application finished writing; the FIN waits for {@link StreamState.youngChildren}. */
+  finishDeferred = false;
+  /**
+   * A stream we opened to a service, whose reply has not arrived: the peer does not hand it to
+   * an application (which alone can let it take substreams) before its service request is
+   * read, so our substreams of it wait for the reply.
+   */
+  awaitingReply = false;
   /** The peer lets us send below this offset. */
   sendLimit: number;
   /** Our reset of the sending direction, once made. */
@@ -100,6 +119,7 @@ export class StreamState {
   /** Our STOP, once made: we read no more. */
   stopCode: number | undefined;
   stopPending = false;
+  stopAcknowledged = false;
   /** A WINDOW frame was lost: the current window is owed even if it has not grown much. */
   windowPending = false;
   /** The peer reset its sending direction. */
@@ -113,6 +133,10 @@ export class StreamState {
   collected = false;
   nextDatagramId = 0;
   #wasBlocked = false;
+  /** The end of the furthest data the peer sent. */
+  receivedEnd = 0;
+  /** The receive limit the peer knows: the initial window, then our last WINDOW frame. */
+  advertisedLimit: number;
   #wasWritable = true;
 
   constructor(options: StreamStateOptions) {
@@ -123,6 +147,7 @@ export class StreamState {
     this.events = options.events ?? NO_EVENTS;
     this.openAcknowledged = !options.local;
     this.sendLimit = options.initialSendWindow;
+    this.advertisedLimit = options.initialSendWindow;
     this.send = new SendBuffer();
     this.receive = new ReceiveBuffer({ window: options.receiveWindow });
   }
@@ -130,7 +155,11 @@ export class StreamState {
   /** Whether the sending direction has frames for a packet now. */
   hasSendWork(): boolean {
     if (this.resetCode !== undefined) return false;
-    return this.outgoingDatagrams.length > 0 || this.send.hasPending(this.sendLimit);
+    return (
+      this.outgoingDatagrams.length > 0 ||
+      this.send.hasPending(this.sendLimit) ||
+      (this.openProbe === 'due' && !this.openAcknowledged)
+    );
   }
 
   /** The sending direction is done: everything acknowledged, or our reset acknowledged. */
@@ -138,14 +167,26 @@ export class StreamState {
     return this.resetAcknowledged || (this.resetCode === undefined && this.send.allAcked);
   }
 
-  /** The receiving direction is done: everything read to the end, reset by the peer, or closed. */
+  /**
+   * The receiving direction is done: everything read to the end, reset by the peer, or closed
+   * and, if a STOP was owed, the STOP acknowledged: forgotten before, the stream could not send
+   * it again, and a peer that never heard it would wait for a window that never opens.
+   */
   get receiveDone(): boolean {
-    return this.peerResetCode !== undefined || this.readClosed || this.receive.atEnd;
+    return (
+      this.peerResetCode !== undefined ||
+      this.receive.atEnd ||
+      (this.readClosed && (this.stopCode === undefined || this.stopAcknowledged))
+    );
   }
 
-  /** Tells the application what changed on the receiving side after frames were applied. */
-  noteReceived(): void {
-    const blocked = this.receive.blocked;
+  /**
+   * Tells the application what changed on the receiving side after frames were applied: the
+   * stream is blocked when the peer has used all the credit we told it of and unread bytes wait.
+   */
+  noteReceived(end: number): void {
+    if (end > this.receivedEnd) this.receivedEnd = end;
+    const blocked = this.receivedEnd >= this.advertisedLimit && this.receive.buffered > 0;
     if (blocked && !this.#wasBlocked) this.events.receiveBlocked();
     this.#wasBlocked = blocked;
   }

@@ -1,6 +1,6 @@
 import { type Observable, Subject, type Subscription } from 'rxjs';
 import { type Actor, createActor, type InspectionEvent, type Observer } from 'xstate';
-import { streamMachine } from '../machines/stream.machine.js';
+import { type StreamEvent, streamMachine } from '../machines/stream.machine.js';
 import type { LinkState } from '../channel/channel-core.js';
 import { InvalidParameterError, SssError, checkPositive } from '../net/errors.js';
 import { ServiceNotFoundError, StreamClosedError, StreamResetError } from './errors.js';
@@ -79,12 +79,14 @@ export class Stream {
     this.#rendezvous = rendezvous;
     this.actor = createActor(streamMachine, { inspect: context.inspect }).start();
     this.#subscriptions.push(
-      context.linkState$.subscribe((link) => this.actor.send({ type: LINK_EVENTS[link] })),
+      context.linkState$.subscribe((link) => this.#send({ type: LINK_EVENTS[link] })),
       context.attached$.subscribe((attached) =>
-        this.actor.send({ type: attached ? 'ATTACHED' : 'DETACHED' }),
+        this.#send({ type: attached ? 'ATTACHED' : 'DETACHED' }),
       ),
     );
     state.events = this.#events();
+    // Substreams of a stream opened to a service wait for the service to accept it.
+    if (rendezvous !== undefined) state.awaitingReply = true;
     if (state.receive.available > 0 || state.receive.atEnd) this.#readyRead.next();
   }
 
@@ -143,7 +145,10 @@ export class Stream {
     return this.#error.asObservable();
   }
 
-  /** The stream was reset, by either side. */
+  /**
+   * The stream was reset, by either side: once, or twice when our sending direction was reset
+   * (we reset, or the peer asked us to stop) before the peer's reset of its own arrived.
+   */
   get reset$(): Observable<StreamReset> {
     return this.#reset.asObservable();
   }
@@ -260,8 +265,14 @@ export class Stream {
     this.#wake();
   }
 
-  /** Opens a substream: usable at once, it reaches the peer with its first data. */
+  /**
+   * Opens a substream: usable at once, it reaches the peer with its first data. A substream is
+   * opened in the writing direction, before its parent's FIN: not after shutdownWrite or reset
+   * (the peer may have forgotten the parent by the time it arrives, and would refuse it).
+   * @throws StreamClosedError after shutdownWrite, StreamResetError after a reset.
+   */
   openSubstream(): Stream {
+    this.#checkWritable();
     if (this.#state.collected) throw new StreamClosedError('write');
     const child = this.#context.session.open(this.#state, undefined, this.#state.priority);
     return new Stream(child, this.#context);
@@ -300,15 +311,16 @@ export class Stream {
   shutdownWrite(): void {
     if (this.#writeClosed) return;
     this.#writeClosed = true;
-    this.actor.send({ type: 'WRITE_FINISHED' });
-    this.#state.send.finish();
-    this.#wake();
+    this.#send({ type: 'WRITE_FINISHED' });
+    // The session sends the FIN once the substreams opened under this one exist at the peer.
+    this.#context.session.finish(this.#state);
+    this.#context.flush();
   }
 
   /** Closes both directions gracefully: written data is still delivered. */
   close(): void {
     this.shutdownWrite();
-    if (!this.#state.receive.atEnd) this.actor.send({ type: 'READ_CLOSED' });
+    if (!this.#state.receive.atEnd) this.#send({ type: 'READ_CLOSED' });
     this.#context.session.stopReading(this.#state, StreamErrorCode.cancelled);
     this.#context.flush();
   }
@@ -321,13 +333,22 @@ export class Stream {
     this.#context.flush();
   }
 
+  /**
+   * Tells the machine of a lifecycle edge. Once collected the machine is done, and the stream
+   * may still be used (a read at the end, a second shutdownWrite): such events go nowhere,
+   * rather than making XState warn of an event sent to a stopped actor.
+   */
+  #send(event: StreamEvent): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send(event);
+  }
+
   #wake(): void {
     this.#context.session.wake(this.#state);
     this.#context.flush();
   }
 
   #afterRead(): void {
-    if (this.#state.receive.atEnd) this.actor.send({ type: 'RECEIVE_ENDED' });
+    if (this.#state.receive.atEnd) this.#send({ type: 'RECEIVE_ENDED' });
     // Reading opens the window; a window update may be owed to the peer.
     if (this.#state.receive.windowUpdateDue) this.#wake();
     this.#context.session.collectIfDone(this.#state);
@@ -360,7 +381,7 @@ export class Stream {
       datagram: () => this.#readyReadDatagram.next(),
       writable: () => this.#readyWrite.next(),
       bytesWritten: (bytes) => {
-        if (this.#state.send.allAcked) this.actor.send({ type: 'SEND_ACKNOWLEDGED' });
+        if (this.#state.send.allAcked) this.#send({ type: 'SEND_ACKNOWLEDGED' });
         this.#bytesWritten.next(bytes);
       },
       substream: () => {
@@ -373,10 +394,13 @@ export class Stream {
       },
       receiveBlocked: () => this.#receiveBlocked.next(),
       reset: (errorCode, by) => {
-        if (this.#resetInfo !== undefined) return;
+        // The first reset is reported, and so is the peer's after our own (a STOP it sent may
+        // arrive before its RESET): from then on reading is over, and reads say so.
+        const known = this.#resetInfo;
+        if (known !== undefined && (known.by === 'peer' || by === 'local')) return;
         const info = { errorCode, by, unacknowledged: this.#state.send.unacknowledged };
         this.#resetInfo = info;
-        this.actor.send({ type: by === 'peer' ? 'RECEIVE_RESET' : 'SEND_RESET' });
+        this.#send({ type: by === 'peer' ? 'RECEIVE_RESET' : 'SEND_RESET' });
         this.#reset.next(info);
         const asked = this.#rendezvous;
         if (by === 'peer' && asked !== undefined && errorCode === StreamErrorCode.serviceNotFound) {
@@ -400,6 +424,8 @@ export class Stream {
     this.#afterRead();
     if (decodeServiceReply(record) === ServiceStatus.ok) {
       this.#rendezvous = undefined;
+      this.#context.session.serviceAccepted(this.#state);
+      this.#context.flush();
       return true;
     }
     this.#error.next(new SssError('protocol-violation', 'the peer sent no valid service reply'));
