@@ -117,3 +117,16 @@ export {
   INITIAL_STREAM_WINDOW,
   type StreamSessionStats,
 } from './streams/stream-session.js';
+export { toDuplex } from './streams/node-duplex.js';
+export {
+  DEFAULT_READABLE_HIGH_WATER_MARK,
+  DEFAULT_SEND_HIGH_WATER_MARK,
+  toReadableStream,
+  toWritableStream,
+} from './streams/web-streams.js';
+export {
+  chunks,
+  DEFAULT_MAX_RECORD_SIZE,
+  RecordTooLargeError,
+  records,
+} from './streams/async-iteration.js';

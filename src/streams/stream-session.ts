@@ -277,9 +277,7 @@ export class StreamSession implements FrameSource<StreamToken> {
   #owesControl(stream: StreamState): boolean {
     return (
       stream.resetPending ||
-      (!this.#controlHeld(stream) &&
-        (stream.stopPending ||
-          (!stream.readClosed && (stream.windowPending || stream.receive.windowUpdateDue))))
+      (!this.#controlHeld(stream) && (stream.stopPending || stream.windowOwed))
     );
   }
 
@@ -500,7 +498,7 @@ export class StreamSession implements FrameSource<StreamToken> {
       end = next;
       token.push({ kind: 'stop', stream });
     }
-    if (!stream.readClosed && (stream.windowPending || stream.receive.windowUpdateDue)) {
+    if (stream.windowOwed) {
       autoTune(stream);
       const next = writeWindowFrame(out, end, stream.id, stream.receive.maxOffset);
       if (next === NO_ROOM) return partial(offset, end);
@@ -670,10 +668,12 @@ export class StreamSession implements FrameSource<StreamToken> {
     }
     if (outcome !== 'ok') return;
     const receive = stream.receive;
+    // Credit used is known before the application reads, so its reads see what the peer needs.
+    stream.noteReceived(offset + data.length);
     if (receive.available > 0 || receive.pendingRecords > 0 || receive.atEnd) {
       stream.events.readable();
     }
-    stream.noteReceived(offset + data.length);
+    if (stream.windowOwed) this.wake(stream);
     // A FIN with nothing left to read ends the receiving direction without any read: the
     // stream may be done now (e.g. a reliable datagram's carrier, which its writer never reads).
     this.#collectIfDone(stream);

@@ -191,6 +191,21 @@ export class StreamState {
     this.#wasBlocked = blocked;
   }
 
+  /**
+   * Whether a WINDOW frame is owed: one was lost, the limit grew by half a window, or the peer
+   * used all its credit and any new room must reach it (else a reader waiting for a record
+   * shorter than the window could wait forever).
+   */
+  get windowOwed(): boolean {
+    if (this.readClosed) return false;
+    const receive = this.receive;
+    return (
+      this.windowPending ||
+      receive.windowUpdateDue ||
+      (this.receivedEnd >= this.advertisedLimit && receive.maxOffset > this.advertisedLimit)
+    );
+  }
+
   /** Tells the application when the send buffer drains below its high-water mark. */
   noteWritable(): void {
     const writable = this.send.writable;

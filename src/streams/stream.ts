@@ -350,7 +350,7 @@ export class Stream {
   #afterRead(): void {
     if (this.#state.receive.atEnd) this.#send({ type: 'RECEIVE_ENDED' });
     // Reading opens the window; a window update may be owed to the peer.
-    if (this.#state.receive.windowUpdateDue) this.#wake();
+    if (this.#state.windowOwed) this.#wake();
     this.#context.session.collectIfDone(this.#state);
   }
 
