@@ -2,93 +2,20 @@
  * The async iterables of chunks and records on the simulator: transfers, records larger than the
  * window, backpressure that reaches the peer through the receive window, early exit and errors.
  */
-import { Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { SimNetwork } from '../../src/net/sim/network.js';
 import { StreamClosedError, StreamResetError } from '../../src/streams/errors.js';
 import { chunks, RecordTooLargeError, records } from '../../src/streams/async-iteration.js';
-import type { Stream, StreamReset } from '../../src/streams/stream.js';
+import type { StreamReset } from '../../src/streams/stream.js';
 import { INITIAL_STREAM_WINDOW } from '../../src/streams/stream-session.js';
-import { hostPair, type HostPairOptions } from '../fixtures/host-pair.js';
-
-/** Advances virtual time in small steps, letting promise jobs and Node stream ticks run between. */
-async function pump(net: SimNetwork, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 5) {
-    net.runFor(5);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-/** Pumps until `done` holds or `limitMs` of virtual time has passed; returns whether it held. */
-async function pumpUntil(net: SimNetwork, done: () => boolean, limitMs: number): Promise<boolean> {
-  for (let t = 0; t < limitMs && !done(); t += 5) await pump(net, 5);
-  return done();
-}
-
-/** A client stream to a server that accepts it; both ends, once the server has its end. */
-async function connected(options: HostPairOptions = {}) {
-  const { net, client, server, endpoints } = await hostPair(options);
-  const accepted: Stream[] = [];
-  server.listen('svc', '', 'v1', '').newConnection$.subscribe((s) => accepted.push(s));
-  const local = client.connect(server.eid, 'svc', 'v1', { endpoints });
-  expect(await pumpUntil(net, () => accepted.length > 0, 2000)).toBe(true);
-  return { net, local, remote: accepted[0] as Stream };
-}
-
-/**
- * The stream behind a proxy that counts live subscriptions to its observables, so that a test can
- * see an adapter release them all.
- */
-function tracked(stream: Stream): { stream: Stream; live: () => number } {
-  let live = 0;
-  const proxy = new Proxy(stream, {
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key, target);
-      if (typeof key === 'string' && key.endsWith('$')) {
-        const inner = value as Observable<unknown>;
-        return new Observable((subscriber) => {
-          live++;
-          const subscription = inner.subscribe(subscriber);
-          return () => {
-            live--;
-            subscription.unsubscribe();
-          };
-        });
-      }
-      // Stream's private fields need the real object as `this`.
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-    },
-  });
-  return { stream: proxy, live: () => live };
-}
-
-const pattern = (length: number, seed = 0): Uint8Array =>
-  Uint8Array.from({ length }, (_, i) => (i * 31 + seed + (i >> 11)) & 0xff);
-
-function join(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** Compares bytes cheaply (a deep equality of 300 KB takes seconds), reporting where they part. */
-function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void {
-  let firstDifference = -1;
-  for (let i = 0; i < Math.min(actual.length, expected.length); i++) {
-    if (actual[i] !== expected[i]) {
-      firstDifference = i;
-      break;
-    }
-  }
-  expect({ length: actual.length, firstDifference }).toEqual({
-    length: expected.length,
-    firstDifference: -1,
-  });
-}
+import {
+  connected,
+  expectSameBytes,
+  join,
+  pattern,
+  pump,
+  pumpUntil,
+  tracked,
+} from './fixtures/adapters.js';
 
 /** Runs a for-await loop over `items` in the background; what it got, and how it ended. */
 function consume(
