@@ -31,6 +31,14 @@ export interface HostOptions {
   readonly sockets?: readonly DatagramSocket[];
   /** `host:port` addresses to bind UDP sockets to when no sockets are given (default 127.0.0.1:0). */
   readonly bind?: readonly SocketAddress[];
+  /**
+   * Kernel buffer sizes requested for sockets the host binds, bytes (default 4 MiB each). After
+   * path MTU discovery a loopback datagram is 64 KiB, and the default buffer of about 200 KB
+   * holds only three of them.
+   */
+  readonly socketBufferBytes?: number;
+  /** Streams each peer may have open at once (default 256). */
+  readonly maxIncomingStreams?: number;
   readonly clock?: Clock;
   readonly suite?: CryptoSuite;
   /** Wall-clock milliseconds for handshake timestamps (default `Date.now`). */
@@ -38,6 +46,9 @@ export interface HostOptions {
   readonly channel?: HostChannelOptions;
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
+
+/** Socket buffers a host requests for the sockets it binds, bytes. */
+export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** A connect's options: where the peer may be reached. */
 export interface HostConnectOptions {
@@ -128,6 +139,7 @@ export class Host {
   readonly #clock: Clock;
   readonly #suite: CryptoSuite;
   readonly #inspect: HostOptions['inspect'];
+  readonly #maxIncomingStreams: number | undefined;
   readonly #peers = new Map<string, Peer>();
   /** Servers by service, then protocol. */
   readonly #servers = new Map<string, Map<string, Server>>();
@@ -144,6 +156,7 @@ export class Host {
     this.#clock = options.clock ?? new RealClock();
     this.#suite = options.suite ?? createNativeSuite();
     this.#inspect = options.inspect;
+    this.#maxIncomingStreams = options.maxIncomingStreams;
     this.#channels = new ChannelHost<StreamToken>({
       suite: this.#suite,
       clock: this.#clock,
@@ -169,7 +182,12 @@ export class Host {
     const addresses = options.bind ?? [{ host: '127.0.0.1', port: 0 }];
     const bound: DatagramSocket[] = [];
     try {
-      for (const address of addresses) bound.push(await UdpSocket.bind(address));
+      const buffer = options.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES;
+      for (const address of addresses) {
+        bound.push(
+          await UdpSocket.bind({ ...address, recvBufferSize: buffer, sendBufferSize: buffer }),
+        );
+      }
     } catch (error) {
       await Promise.all(bound.map((socket) => socket.close()));
       throw error;
@@ -280,6 +298,7 @@ export class Host {
         return source;
       },
       session: new StreamSession({
+        maxIncomingStreams: this.#maxIncomingStreams,
         localKey: this.#identity.publicKey,
         peerKey: key,
         randomBytes: (length) => this.#suite.randomBytes(length),
