@@ -6,10 +6,10 @@
  *   counted at the receiver's `readData` over `--seconds` after a `--warmup` that starts at its
  *   first byte. The sender writes 64 KiB chunks while `bytesToWrite` is below 4 MiB
  *   (`--send-ahead`) and tops up on `bytesWritten$`; the receiver sets a 4 MiB receive buffer
- *   (`--receive-window`). The sockets get the system's default buffers unless `--socket-buffer`
- *   asks for more. `sssBuffersMBps` is the same with 4 MiB socket buffers, as bench:channel asks
- *   for (`Host.create({ sockets })` with `UdpSocket.bind({ recvBufferSize, sendBufferSize })`):
- *   the difference is what the kernel drops (`kernelRcvbufErrors`, counted machine-wide).
+ *   (`--receive-window`). The sockets get the Host's default buffers (4 MiB requested) unless
+ *   `--socket-buffer` asks for others. `sssBuffersMBps` is the same with sockets the bench binds
+ *   itself with 4 MiB buffers (`Host.create({ sockets })`), as bench:channel does; any difference
+ *   is in what the kernel drops (`kernelRcvbufErrors`, counted machine-wide).
  *   `receiverCpuShare` and `senderCpuShare` are CPU seconds per wall second of each process:
  *   near 1, that side was CPU-bound (on a busy machine, also near the share the scheduler gave).
  * - Baselines, measured in the same run the same way (two processes, same chunks, counted at the
