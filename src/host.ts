@@ -229,6 +229,8 @@ export class Host {
     const state = peer.session.open(undefined);
     const stream = new Stream(state, peer.context, { service, protocol });
     stream.writeRecord(request);
+    // Substreams wait until the service has the request (see StreamState.serviceRequestEnd).
+    state.serviceRequestEnd = state.send.writeOffset;
     this.#ensureChannel(peer);
     return stream;
   }

@@ -109,6 +109,8 @@ export class StreamSession implements FrameSource<StreamToken> {
   readonly #parity: 0 | 1;
   readonly #receiveWindow: number;
   readonly #maxIncoming: number;
+  /** Streams opened to a service whose request's record end the peer acknowledged. */
+  readonly #requestRecordEnded = new WeakSet<StreamState>();
   /** Streams with a control frame to send: window updates, resets, stops. */
   readonly #control = new Set<StreamState>();
   #nextLocalCounter = 0;
@@ -233,7 +235,7 @@ export class StreamSession implements FrameSource<StreamToken> {
   #parentOpen(stream: StreamState): boolean {
     const parent = stream.parent;
     if (parent === undefined || parent.resetCode !== undefined || parent.collected) return true;
-    if (parent.openAcknowledged) return !parent.awaitingReply;
+    if (parent.openAcknowledged) return parent.serviceRequestEnd === 0;
     if (parent.openProbe === 'none') {
       parent.openProbe = 'due';
       this.wake(parent);
@@ -241,10 +243,17 @@ export class StreamSession implements FrameSource<StreamToken> {
     return false;
   }
 
-  /** The service accepted a stream we opened to it (or it will never be known): its substreams go. */
-  serviceAccepted(stream: StreamState): void {
-    if (!stream.awaitingReply) return;
-    stream.awaitingReply = false;
+  /**
+   * Once the peer has acknowledged the service request's bytes and its record end, it has read
+   * the request (it does so as the record completes): the stream's substreams may go.
+   */
+  #requestAcknowledged(stream: StreamState, endedRecord: number | undefined): void {
+    if (stream.serviceRequestEnd === 0) return;
+    // The request is the stream's first record, number 0.
+    if (endedRecord === 0) this.#requestRecordEnded.add(stream);
+    const acknowledged = stream.send.writeOffset - stream.send.buffered;
+    if (acknowledged < stream.serviceRequestEnd || !this.#requestRecordEnded.has(stream)) return;
+    stream.serviceRequestEnd = 0;
     this.#wakeWaiting();
   }
 
@@ -316,8 +325,6 @@ export class StreamSession implements FrameSource<StreamToken> {
   stopReading(stream: StreamState, code: number): void {
     if (stream.readClosed) return;
     stream.readClosed = true;
-    // No service reply will be read now: substreams waiting for it go and learn their fate.
-    this.serviceAccepted(stream);
     if (!stream.receive.atEnd && stream.peerResetCode === undefined) {
       stream.stopCode = code;
       stream.stopPending = true;
@@ -378,6 +385,7 @@ export class StreamSession implements FrameSource<StreamToken> {
             frame.endedRecord,
           );
           if (bytes > 0) stream.events.bytesWritten(bytes);
+          this.#requestAcknowledged(stream, frame.endedRecord);
           stream.noteWritable();
           this.#collectIfDone(stream);
           break;

@@ -104,11 +104,11 @@ export class StreamState {
   /** The application finished writing; the FIN waits for {@link StreamState.youngChildren}. */
   finishDeferred = false;
   /**
-   * A stream we opened to a service, whose reply has not arrived: the peer does not hand it to
-   * an application (which alone can let it take substreams) before its service request is
-   * read, so our substreams of it wait for the reply.
+   * For a stream we opened to a service: the end of its service request, until the peer has
+   * acknowledged all of it (then 0). The peer hands the stream to an application, which alone
+   * can let it take substreams, only once it has read the request; our substreams of it wait.
    */
-  awaitingReply = false;
+  serviceRequestEnd = 0;
   /** The peer lets us send below this offset. */
   sendLimit: number;
   /** Our reset of the sending direction, once made. */

@@ -85,8 +85,6 @@ export class Stream {
       ),
     );
     state.events = this.#events();
-    // Substreams of a stream opened to a service wait for the service to accept it.
-    if (rendezvous !== undefined) state.awaitingReply = true;
     if (state.receive.available > 0 || state.receive.atEnd) this.#readyRead.next();
   }
 
@@ -424,8 +422,6 @@ export class Stream {
     this.#afterRead();
     if (decodeServiceReply(record) === ServiceStatus.ok) {
       this.#rendezvous = undefined;
-      this.#context.session.serviceAccepted(this.#state);
-      this.#context.flush();
       return true;
     }
     this.#error.next(new SssError('protocol-violation', 'the peer sent no valid service reply'));
