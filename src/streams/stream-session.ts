@@ -711,6 +711,10 @@ export class StreamSession implements FrameSource<StreamToken> {
     if (refused) {
       this.stats.refused++;
       this.#refuse(id);
+      // Refused, the stream is over at once: its number must not use up the peer's allowance.
+      this.#peerOpenedTotal++;
+      this.#advertisedMaxStreams = this.#peerOpenedTotal + this.#maxIncoming - this.#peerOpen;
+      this.#maxStreamsDue = true;
       return undefined;
     }
     const stream = new StreamState({

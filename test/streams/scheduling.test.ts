@@ -136,3 +136,30 @@ describe('streams on one channel', () => {
     expect(writer.bytesToWrite).toBe(0);
   });
 });
+
+describe('stream limits', () => {
+  it('refused substreams do not use up the peer allowance: 300 refused, then one more is accepted', async () => {
+    const { net, client, server, endpoints } = await hostPair();
+    const accepted: Stream[] = [];
+    serve(server, 'svc', (stream) => accepted.push(stream));
+    const top = client.connect(server.eid, 'svc', 'v1', { endpoints });
+    top.writeData(text('x'));
+    net.runFor(500);
+    // The server does not listen for substreams: every one is refused.
+    let resets = 0;
+    for (let i = 0; i < 300; i++) {
+      const child = top.openSubstream();
+      child.reset$.subscribe(() => resets++);
+      child.writeData(text('hi'));
+      net.runFor(5);
+    }
+    net.runFor(2000);
+    expect(resets).toBe(300);
+    (accepted[0] as Stream).listen('accept');
+    const children: Stream[] = [];
+    (accepted[0] as Stream).substreams$.subscribe((child) => children.push(child));
+    top.openSubstream().writeData(text('now'));
+    net.runFor(500);
+    expect(children).toHaveLength(1);
+  });
+});
