@@ -21,7 +21,6 @@
  * is then 1.
  */
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,6 +38,7 @@ import { connectBulk, hostSide } from '../test/channel/fixtures/channel-pair.js'
 import { BenchChild } from './lib/child.js';
 import { FillSource } from './lib/fill-source.js';
 import { MeasureWindow } from './lib/window.js';
+import { CaseLog, rcvbufErrors, round } from './lib/report.js';
 
 const { values } = parseArgs({
   options: {
@@ -372,21 +372,6 @@ const CASE_BUDGET_MS = warmupMs + durationMs + 20_000;
 /** Budget of one simulator case, ms: the longest takes about 9 s on an idle machine. */
 const SIM_CASE_BUDGET_MS = 60_000;
 
-/** The kernel's count of UDP datagrams dropped for a full receive buffer (Linux; else null). */
-function rcvbufErrors(): number | null {
-  try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('Udp:'));
-    const names = lines[0]?.split(/\s+/) ?? [];
-    const counts = lines[1]?.split(/\s+/) ?? [];
-    const value = Number(counts[names.indexOf('RcvbufErrors')]);
-    return Number.isFinite(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Runs one loopback case: receiver first, then the sender, given the receiver's first line. */
 async function loopbackCase(
   name: string,
@@ -509,19 +494,8 @@ const SIM_CASES: Record<string, string[]> = {
   cable_5_uplink: ['--case', 'sim', '--preset', 'cable_5', '--direction', 'uplink'],
 };
 
-/** Why each failed case failed; the JSON shows `null` for its figures. */
-const errors: Record<string, string> = {};
-
-/** Runs one case; a failure is recorded in {@link errors} and yields `null`. */
-async function attempt<T>(name: string, run: () => Promise<T>): Promise<T | null> {
-  try {
-    return await run();
-  } catch (error) {
-    errors[name] = error instanceof Error ? error.message : String(error);
-    console.error(`${name}: ${errors[name]}`);
-    return null;
-  }
-}
+const caseLog = new CaseLog();
+const errors = caseLog.errors;
 
 /** Runs deterministic simulator cases in child processes, `parallel` at a time. */
 async function simCases(cases: Record<string, string[]>, parallel: number) {
@@ -531,7 +505,7 @@ async function simCases(cases: Record<string, string[]>, parallel: number) {
   const worker = async () => {
     for (let name = names.shift(); name !== undefined; name = names.shift()) {
       const child = new BenchChild(name, SCRIPT, cases[name] as string[]);
-      results[name] = await attempt(
+      results[name] = await caseLog.attempt(
         name,
         async () => JSON.parse(await child.result(SIM_CASE_BUDGET_MS)) as Record<string, number>,
       );
@@ -539,13 +513,6 @@ async function simCases(cases: Record<string, string[]>, parallel: number) {
   };
   await Promise.all(Array.from({ length: parallel }, worker));
   return results;
-}
-
-/** `n` to `digits` decimals; `null` for a figure that was not measured. */
-function round(n: number | null | undefined, digits: number): number | null {
-  if (n === null || n === undefined || !Number.isFinite(n)) return null;
-  const scale = 10 ** digits;
-  return Math.round(n * scale) / scale;
 }
 
 /** Whether `value` meets `target`; `null` when it was not measured. */
@@ -556,9 +523,9 @@ function meets(value: number | null | undefined, target: number): boolean | null
 async function parent(): Promise<void> {
   // Loopback figures depend on what else the machine runs: two processes want two idle cores.
   const machine = { cpus: availableParallelism(), loadAverage1m: round(loadavg()[0], 2) };
-  const udp = await attempt('udpBaseline', loopbackUdp);
-  const native = await attempt('native', () => loopbackChannel('native'));
-  const noble = await attempt('noble', () => loopbackChannel('noble'));
+  const udp = await caseLog.attempt('udpBaseline', loopbackUdp);
+  const native = await caseLog.attempt('native', () => loopbackChannel('native'));
+  const noble = await caseLog.attempt('noble', () => loopbackChannel('noble'));
   const sim = await simCases(SIM_CASES, 2);
   const at = (name: string, field: string) => round(sim[name]?.[field], 3);
   const utilization = (preset: string) => ({

@@ -50,7 +50,6 @@
  * JSON result; a case that fails or is not selected shows as `null`, a failure with its reason in
  * `errors` and exit code 1.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -70,6 +69,7 @@ import { hostPair } from '../test/fixtures/host-pair.js';
 import { BenchChild } from './lib/child.js';
 import { BENCH_TLS_CERT, BENCH_TLS_KEY } from './lib/tls-cert.js';
 import { MeasureWindow } from './lib/window.js';
+import { CaseLog, rcvbufErrors, round } from './lib/report.js';
 
 const { values } = parseArgs({
   options: {
@@ -680,21 +680,6 @@ const SIM_BUDGET_MS = 30_000 + durationMs + warmupMs;
 const MEMORY_BUDGET_MS =
   MEMORY_OPEN_TIMEOUT_MS + 10_000 + (values['heap-snapshot-dir'] === undefined ? 0 : 300_000);
 
-/** The kernel's count of UDP datagrams dropped for a full receive buffer (Linux; else null). */
-function rcvbufErrors(): number | null {
-  try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('Udp:'));
-    const names = lines[0]?.split(/\s+/) ?? [];
-    const counts = lines[1]?.split(/\s+/) ?? [];
-    const value = Number(counts[names.indexOf('RcvbufErrors')]);
-    return Number.isFinite(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-
 function nodeArgs(name: string, role: string): string[] {
   const dir = values['cpu-prof-dir'];
   return dir === undefined
@@ -849,24 +834,8 @@ async function memory() {
   };
 }
 
-/** Why each failed case failed; the JSON shows `null` for its figures. */
-const errors: Record<string, string> = {};
-
-async function attempt<T>(name: string, run: () => Promise<T>): Promise<T | null> {
-  try {
-    return await run();
-  } catch (error) {
-    errors[name] = error instanceof Error ? error.message : String(error);
-    console.error(`${name}: ${errors[name]}`);
-    return null;
-  }
-}
-
-function round(n: number | null | undefined, digits: number): number | null {
-  if (n === null || n === undefined || !Number.isFinite(n)) return null;
-  const scale = 10 ** digits;
-  return Math.round(n * scale) / scale;
-}
+const caseLog = new CaseLog();
+const errors = caseLog.errors;
 
 /** Whether `value` is at least (or at most) `target`; `null` when it was not measured. */
 function meets(value: number | null, target: number, atMost = false): boolean | null {
@@ -879,7 +848,7 @@ async function parent(): Promise<void> {
   const machine = { cpus: availableParallelism(), loadAverage1m: round(loadavg()[0], 2) };
   const selected = new Set(values.cases.split(','));
   const run = <T>(name: string, work: () => Promise<T>) =>
-    selected.has(name) ? attempt(name, work) : Promise.resolve(null);
+    selected.has(name) ? caseLog.attempt(name, work) : Promise.resolve(null);
   const sss = await run('sss', () => bulk('sss'));
   const sssBuffers = await run('sssBuffers', () =>
     bulk('sss', { name: 'sss-buffers', buffer: LARGE_SOCKET_BUFFER }),
