@@ -207,4 +207,28 @@ describe('Host', () => {
     await client.close();
     expect(() => client.connect(server.eid, 's', 'p', { endpoints })).toThrow(/closed/);
   });
+
+  it("a stream's machine started late catches up: the same states as one that ran from the start", async () => {
+    const run = async (inspect: boolean) => {
+      const { net, client, server, endpoints } = await hostPair({
+        seed: 9,
+        inspect: inspect ? () => undefined : undefined,
+      });
+      const accepted: Stream[] = [];
+      server.listen('x', '', 'v1', '').newConnection$.subscribe((s) => accepted.push(s));
+      const stream = client.connect(server.eid, 'x', 'v1', { endpoints });
+      stream.writeData(text('data'));
+      stream.shutdownWrite();
+      net.runFor(500);
+      (accepted[0] as Stream).writeData(text('back'));
+      (accepted[0] as Stream).shutdownWrite();
+      net.runFor(500);
+      return [stream.actor.getSnapshot().value, accepted[0]?.actor.getSnapshot().value];
+    };
+    const eager = await run(true);
+    expect(await run(false)).toEqual(eager);
+    // Both wrote to the end and were acknowledged; neither read to the end.
+    const done = { sending: 'done', receiving: 'open', attachment: 'attached', link: 'up' };
+    expect(eager).toEqual([{ live: done }, { live: done }]);
+  });
 });

@@ -378,6 +378,7 @@ export class StreamSession implements FrameSource<StreamToken> {
         case 'data': {
           const stream = frame.stream;
           this.#opened(stream);
+          const wasAcknowledged = stream.send.allAcked;
           const bytes = stream.send.onAcked(
             frame.offset,
             frame.length,
@@ -385,6 +386,8 @@ export class StreamSession implements FrameSource<StreamToken> {
             frame.endedRecord,
           );
           if (bytes > 0) stream.events.bytesWritten(bytes);
+          // The FIN's acknowledgement may bring no new byte: the end is its own event.
+          if (!wasAcknowledged && stream.send.allAcked) stream.events.sendAcknowledged();
           this.#requestAcknowledged(stream, frame.endedRecord);
           stream.noteWritable();
           this.#collectIfDone(stream);

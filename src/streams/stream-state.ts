@@ -12,6 +12,8 @@ export interface StreamEvents {
   writable(): void;
   /** The peer acknowledged `bytes` more of what was written. */
   bytesWritten(bytes: number): void;
+  /** Everything written, and the end, is acknowledged: the sending direction is done. */
+  sendAcknowledged(): void;
   /** A substream the peer opened is queued for {@link StreamState.acceptSubstream}. */
   substream(): void;
   /** The receive window filled up: the peer cannot send until the application reads. */
@@ -30,6 +32,7 @@ export const NO_EVENTS: StreamEvents = {
   datagram: () => undefined,
   writable: () => undefined,
   bytesWritten: () => undefined,
+  sendAcknowledged: () => undefined,
   substream: () => undefined,
   receiveBlocked: () => undefined,
   reset: () => undefined,

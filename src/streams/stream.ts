@@ -48,9 +48,8 @@ const SMALL_DATAGRAM_BYTES = 1100;
  * ready.
  */
 export class Stream {
-  /** The stream's lifecycle, as observers and the inspector see it. */
-  readonly actor: Actor<typeof streamMachine>;
   readonly #state: StreamState;
+  #actor: Actor<typeof streamMachine> | undefined;
   readonly #subscriptions: Subscription[] = [];
   readonly #context: StreamContext;
   readonly #readyRead = new Subject<void>();
@@ -77,15 +76,18 @@ export class Stream {
     this.#state = state;
     this.#context = context;
     this.#rendezvous = rendezvous;
-    this.actor = createActor(streamMachine, { inspect: context.inspect }).start();
-    this.#subscriptions.push(
-      context.linkState$.subscribe((link) => this.#send({ type: LINK_EVENTS[link] })),
-      context.attached$.subscribe((attached) =>
-        this.#send({ type: attached ? 'ATTACHED' : 'DETACHED' }),
-      ),
-    );
+    // An inspected host sees every stream's whole life; otherwise the machine starts when first
+    // asked for, caught up from the stream's state (it costs 4 KB and a third of a short
+    // stream's CPU, for a view most streams never need).
+    if (context.inspect !== undefined) this.#actor = this.#startActor();
     state.events = this.#events();
     if (state.receive.available > 0 || state.receive.atEnd) this.#readyRead.next();
+  }
+
+  /** The stream's lifecycle, as observers and the inspector see it. */
+  get actor(): Actor<typeof streamMachine> {
+    this.#actor ??= this.#startActor();
+    return this.#actor;
   }
 
   /** The stream's id on this host pair: the low bit says which side opened it. */
@@ -337,7 +339,35 @@ export class Stream {
    * rather than making XState warn of an event sent to a stopped actor.
    */
   #send(event: StreamEvent): void {
-    if (this.actor.getSnapshot().status === 'active') this.actor.send(event);
+    const actor = this.#actor;
+    if (actor !== undefined && actor.getSnapshot().status === 'active') actor.send(event);
+  }
+
+  /** Starts the machine and brings it to where the stream is now, then keeps it there. */
+  #startActor(): Actor<typeof streamMachine> {
+    const actor = createActor(streamMachine, { inspect: this.#context.inspect }).start();
+    const state = this.#state;
+    const catchUp: StreamEvent[] = [];
+    if (this.#writeClosed || state.send.finished) catchUp.push({ type: 'WRITE_FINISHED' });
+    if (state.send.finished && state.send.allAcked) catchUp.push({ type: 'SEND_ACKNOWLEDGED' });
+    if (state.resetCode !== undefined) catchUp.push({ type: 'SEND_RESET' });
+    if (state.peerResetCode !== undefined) catchUp.push({ type: 'RECEIVE_RESET' });
+    else if (state.receive.atEnd) catchUp.push({ type: 'RECEIVE_ENDED' });
+    else if (state.readClosed) catchUp.push({ type: 'READ_CLOSED' });
+    for (const event of catchUp) actor.send(event);
+    if (state.collected) {
+      actor.send({ type: 'COLLECTED' });
+      return actor;
+    }
+    // Set before subscribing: the link's current state arrives at once, through #send.
+    this.#actor = actor;
+    this.#subscriptions.push(
+      this.#context.linkState$.subscribe((link) => this.#send({ type: LINK_EVENTS[link] })),
+      this.#context.attached$.subscribe((attached) =>
+        this.#send({ type: attached ? 'ATTACHED' : 'DETACHED' }),
+      ),
+    );
+    return actor;
   }
 
   #wake(): void {
@@ -378,10 +408,8 @@ export class Stream {
       },
       datagram: () => this.#readyReadDatagram.next(),
       writable: () => this.#readyWrite.next(),
-      bytesWritten: (bytes) => {
-        if (this.#state.send.allAcked) this.#send({ type: 'SEND_ACKNOWLEDGED' });
-        this.#bytesWritten.next(bytes);
-      },
+      bytesWritten: (bytes) => this.#bytesWritten.next(bytes),
+      sendAcknowledged: () => this.#send({ type: 'SEND_ACKNOWLEDGED' }),
       substream: () => {
         if (!this.#substreams.observed) return;
         for (;;) {
@@ -430,7 +458,7 @@ export class Stream {
   }
 
   #complete(): void {
-    this.actor.send({ type: 'COLLECTED' });
+    this.#send({ type: 'COLLECTED' });
     for (const subscription of this.#subscriptions) subscription.unsubscribe();
     for (const subject of [
       this.#readyRead,
