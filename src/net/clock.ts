@@ -28,17 +28,32 @@ export function toXStateClock(clock: Clock): XStateClock {
   };
 }
 
+interface RealTimer {
+  readonly immediate?: ReturnType<typeof setImmediate>;
+  readonly timeout?: ReturnType<typeof setTimeout>;
+}
+
 /** Wall-clock time: `performance.now()` and the platform's timers. */
 export class RealClock implements Clock {
   now(): number {
     return performance.now();
   }
 
+  /**
+   * A zero delay runs the callback right after the pending I/O (`setImmediate` on Node), not a
+   * clamped millisecond later as `setTimeout` would: work deferred to the end of a turn should
+   * not cost latency.
+   */
   setTimer(delayMs: number, callback: () => void): TimerHandle {
-    return setTimeout(callback, Math.max(0, delayMs));
+    if (delayMs <= 0 && typeof setImmediate === 'function') {
+      return { immediate: setImmediate(callback) };
+    }
+    return { timeout: setTimeout(callback, Math.max(0, delayMs)) };
   }
 
   clearTimer(handle: TimerHandle): void {
-    clearTimeout(handle as ReturnType<typeof setTimeout>);
+    const timer = handle as RealTimer;
+    if (timer.immediate !== undefined) clearImmediate(timer.immediate);
+    else clearTimeout(timer.timeout);
   }
 }
