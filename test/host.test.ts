@@ -5,7 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Host } from '../src/host.js';
 import { hostPair, str, text } from './fixtures/host-pair.js';
-import { ServiceNotFoundError, StreamResetError } from '../src/streams/errors.js';
+import {
+  ServiceNotFoundError,
+  StreamClosedError,
+  StreamResetError,
+} from '../src/streams/errors.js';
 import type { Stream } from '../src/streams/stream.js';
 
 /** A server that answers each record with the same record, upper-cased. */
@@ -230,5 +234,34 @@ describe('Host', () => {
     // Both wrote to the end and were acknowledged; neither read to the end.
     const done = { sending: 'done', receiving: 'open', attachment: 'attached', link: 'up' };
     expect(eager).toEqual([{ live: done }, { live: done }]);
+  });
+
+  it('shutdownRead stops the peer sending with a STOP, while our own writing goes on', async () => {
+    const { net, client, server, endpoints } = await hostPair({
+      link: { delayMs: 10, bandwidthBps: 2_000_000 },
+    });
+    const accepted: Stream[] = [];
+    let received = '';
+    server.listen('half', '', 'v1', '').newConnection$.subscribe((s) => {
+      accepted.push(s);
+      s.readyRead$.subscribe(() => {
+        for (let d = s.readData(); d.length > 0; d = s.readData()) received += str(d);
+      });
+    });
+    const stream = client.connect(server.eid, 'half', 'v1', { endpoints });
+    stream.writeData(text('first'));
+    net.runFor(300);
+    const serverSide = accepted[0] as Stream;
+    const resets: number[] = [];
+    serverSide.reset$.subscribe((r) => resets.push(r.errorCode));
+    serverSide.writeData(new Uint8Array(1_000_000));
+    net.runFor(100);
+    stream.shutdownRead(0x300);
+    expect(() => stream.readData()).toThrow(StreamClosedError);
+    stream.writeData(text(' and more'));
+    net.runFor(1000);
+    // The server was told to stop: its sending is reset with our code; our writing still arrives.
+    expect(resets).toEqual([0x300]);
+    expect(received).toBe('first and more');
   });
 });

@@ -320,8 +320,17 @@ export class Stream {
   /** Closes both directions gracefully: written data is still delivered. */
   close(): void {
     this.shutdownWrite();
+    this.shutdownRead();
+  }
+
+  /**
+   * Stops reading: what arrives is dropped, and the peer is asked (STOP) to stop sending. Writing
+   * goes on. Reading afterwards throws {@link StreamClosedError}.
+   */
+  shutdownRead(errorCode: number = StreamErrorCode.cancelled): void {
+    if (this.#state.readClosed) return;
     if (!this.#state.receive.atEnd) this.#send({ type: 'READ_CLOSED' });
-    this.#context.session.stopReading(this.#state, StreamErrorCode.cancelled);
+    this.#context.session.stopReading(this.#state, errorCode);
     this.#context.flush();
   }
 
