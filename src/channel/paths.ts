@@ -61,6 +61,11 @@ export class PathSet<P extends ChannelPath> {
   /** The validated path we left for one not yet validated: where we go back if it fails. */
   #fallback: PathEntry<P> | undefined;
   #learnt = 0;
+  /**
+   * Entries with a challenge outstanding: the channel asks for due challenges and the deadline on
+   * every packet it builds, and with none pending that costs no walk over the entries.
+   */
+  #pending = 0;
 
   /**
    * @param initial where the handshake ran: validated.
@@ -130,6 +135,7 @@ export class PathSet<P extends ChannelPath> {
 
   /** Starts validating `entry` with `data` (8 random bytes): a challenge is due at once. */
   challenge(entry: PathEntry<P>, data: Uint8Array, now: number): void {
+    if (entry.challenge === undefined) this.#pending++;
     entry.challenge = data;
     entry.challengesSent = 0;
     entry.challengeDueAt = now;
@@ -145,6 +151,7 @@ export class PathSet<P extends ChannelPath> {
    * amplification limit holds back waits for the peer to send more on that path.
    */
   dueChallenge(now: number): PathEntry<P> | undefined {
+    if (this.#pending === 0) return undefined;
     for (const entry of this.#entries.values()) {
       if (entry.challenge !== undefined && entry.challengeDueAt <= now && !this.blocked(entry)) {
         return entry;
@@ -163,8 +170,7 @@ export class PathSet<P extends ChannelPath> {
   onResponse(data: Uint8Array): ValidationEvent<P> | undefined {
     for (const entry of this.#entries.values()) {
       if (entry.challenge !== undefined && equalBytes(entry.challenge, data)) {
-        entry.challenge = undefined;
-        entry.challengeDueAt = Number.POSITIVE_INFINITY;
+        this.#clearChallenge(entry);
         entry.validated = true;
         if (entry === this.#active) this.#fallback = undefined;
         return { kind: 'validated', entry };
@@ -176,6 +182,7 @@ export class PathSet<P extends ChannelPath> {
   /** When {@link PathSet.onTimeout} has something to do, ms, or `Infinity`. */
   get deadline(): number {
     let deadline = Number.POSITIVE_INFINITY;
+    if (this.#pending === 0) return deadline;
     for (const entry of this.#entries.values()) {
       if (
         entry.challenge !== undefined &&
@@ -193,6 +200,7 @@ export class PathSet<P extends ChannelPath> {
    * goes back to the path it left (RFC 9000 §9.3.2).
    */
   onTimeout(now: number, probeIntervalMs: number): ValidationEvent<P> | undefined {
+    if (this.#pending === 0) return undefined;
     for (const entry of this.#entries.values()) {
       if (
         entry.challenge === undefined ||
@@ -201,8 +209,7 @@ export class PathSet<P extends ChannelPath> {
       ) {
         continue;
       }
-      entry.challenge = undefined;
-      entry.challengeDueAt = Number.POSITIVE_INFINITY;
+      this.#clearChallenge(entry);
       entry.nextProbeAt = now + probeIntervalMs;
       if (entry === this.#active && this.#fallback !== undefined) {
         this.#active = this.#fallback;
@@ -211,6 +218,13 @@ export class PathSet<P extends ChannelPath> {
       return { kind: 'failed', entry };
     }
     return undefined;
+  }
+
+  #clearChallenge(entry: PathEntry<P>): void {
+    if (entry.challenge === undefined) return;
+    entry.challenge = undefined;
+    entry.challengeDueAt = Number.POSITIVE_INFINITY;
+    this.#pending--;
   }
 
   #add(path: P, configured: boolean, now: number): PathEntry<P> {
@@ -240,6 +254,7 @@ export class PathSet<P extends ChannelPath> {
       if (oldest === undefined || entry.lastUsed < oldest.lastUsed) oldest = entry;
     }
     if (oldest === undefined) return;
+    this.#clearChallenge(oldest);
     this.#entries.delete(oldest.path.key);
     this.#learnt--;
   }
