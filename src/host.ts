@@ -3,12 +3,14 @@ import type { InspectionEvent, Observer } from 'xstate';
 import type { Channel } from './channel/channel.js';
 import type { LinkState } from './channel/channel-core.js';
 import { ChannelHost, ConnectError, type HostChannelOptions } from './channel/channel-host.js';
+import { ChannelErrorCode } from './channel/frames.js';
+import { type HeldChannel, keepNewChannel } from './channel-choice.js';
 import { toHex } from './crypto/bytes.js';
 import type { Eid } from './crypto/eid.js';
 import type { Identity } from './crypto/identity.js';
 import { createNativeSuite } from './crypto/native-suite.js';
 import type { CryptoSuite } from './crypto/suite.js';
-import { type Clock, RealClock } from './net/clock.js';
+import { type Clock, RealClock, type TimerHandle } from './net/clock.js';
 import type { DatagramSocket, SocketAddress } from './net/datagram-socket.js';
 import { InvalidParameterError, SssError } from './net/errors.js';
 import { UdpSocket } from './net/udp.js';
@@ -39,6 +41,12 @@ export interface HostOptions {
   readonly socketBufferBytes?: number;
   /** Streams each peer may have open at once (default 256). */
   readonly maxIncomingStreams?: number;
+  /**
+   * How long streams to a peer wait for a new channel once the last one was lost, ms (default
+   * 60 s). Until then the host dials the peer again, with backoff; after, the streams fail with
+   * the last {@link ConnectError}.
+   */
+  readonly reconnectGiveUpMs?: number;
   readonly clock?: Clock;
   readonly suite?: CryptoSuite;
   /** Wall-clock milliseconds for handshake timestamps (default `Date.now`). */
@@ -46,6 +54,15 @@ export interface HostOptions {
   readonly channel?: HostChannelOptions;
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
+
+/** Default of {@link HostOptions.reconnectGiveUpMs}. */
+export const DEFAULT_RECONNECT_GIVE_UP_MS = 60_000;
+/** First and longest pause between dials of a lost peer, ms (doubling in between). */
+const REDIAL_FIRST_MS = 500;
+const REDIAL_MAX_MS = 8_000;
+/** Why a host closes a channel it no longer wants, for the peer's log. */
+const REPLACED = 'replaced by a newer channel';
+const HOST_CLOSED = 'host closed';
 
 /** Socket buffers a host requests for the sockets it binds, bytes. */
 export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -71,7 +88,15 @@ interface Peer {
   readonly linkState: BehaviorSubject<LinkState>;
   readonly attached: BehaviorSubject<boolean>;
   channel: Channel<StreamToken> | undefined;
-  connecting: boolean;
+  /** A handshake to the peer is under way. */
+  dialing: boolean;
+  dialStartedAt: number | undefined;
+  /** A channel to the peer was attached once: a failed dial now means the peer was lost. */
+  everAttached: boolean;
+  /** When the streams last had a channel whose link was not down, while they have none. */
+  lostSince: number | undefined;
+  redialTimer: TimerHandle | undefined;
+  redialDelayMs: number;
   endpoints: readonly SocketAddress[];
   readonly context: StreamContext;
 }
@@ -136,6 +161,8 @@ export class Host {
   readonly #suite: CryptoSuite;
   readonly #inspect: HostOptions['inspect'];
   readonly #maxIncomingStreams: number | undefined;
+  readonly #reconnectGiveUpMs: number;
+  readonly #held = new WeakMap<Channel<StreamToken>, HeldChannel>();
   readonly #peers = new Map<string, Peer>();
   /** Servers by service, then protocol. */
   readonly #servers = new Map<string, Map<string, Server>>();
@@ -153,6 +180,7 @@ export class Host {
     this.#suite = options.suite ?? createNativeSuite();
     this.#inspect = options.inspect;
     this.#maxIncomingStreams = options.maxIncomingStreams;
+    this.#reconnectGiveUpMs = options.reconnectGiveUpMs ?? DEFAULT_RECONNECT_GIVE_UP_MS;
     this.#channels = new ChannelHost<StreamToken>({
       suite: this.#suite,
       clock: this.#clock,
@@ -163,7 +191,7 @@ export class Host {
       channel: options.channel,
       inspect: options.inspect,
       source: (handshake) => this.#peer(handshake.peerEid.publicKey).session,
-      onChannel: (channel) => this.#attach(channel),
+      onChannel: (channel) => this.#attach(channel, false),
     });
   }
 
@@ -202,6 +230,11 @@ export class Host {
    */
   streamSession(eid: Eid): StreamSession | undefined {
     return this.#peers.get(toHex(eid.publicKey))?.session;
+  }
+
+  /** @internal The channel carrying the streams shared with the host `eid`, if any: for tests. */
+  channelTo(eid: Eid): Channel<StreamToken> | undefined {
+    return this.#peers.get(toHex(eid.publicKey))?.channel;
   }
 
   /** The addresses the host's sockets are bound to. */
@@ -263,7 +296,8 @@ export class Host {
     if (this.#closed) return;
     this.#closed = true;
     for (const peer of this.#peers.values()) {
-      peer.channel?.close();
+      if (peer.redialTimer !== undefined) this.#clock.clearTimer(peer.redialTimer);
+      peer.channel?.close(ChannelErrorCode.noError, HOST_CLOSED);
       peer.linkState.complete();
       peer.attached.complete();
     }
@@ -288,7 +322,12 @@ export class Host {
       linkState,
       attached,
       channel: undefined,
-      connecting: false,
+      dialing: false,
+      dialStartedAt: undefined,
+      everAttached: false,
+      lostSince: undefined,
+      redialTimer: undefined,
+      redialDelayMs: REDIAL_FIRST_MS,
       endpoints: [],
       flushScheduled: false,
       session: new StreamSession({
@@ -330,41 +369,109 @@ export class Host {
     });
   }
 
+  /** Dials the peer unless a channel is up or a dial is under way. */
   #ensureChannel(peer: Peer): void {
-    if (peer.channel !== undefined || peer.connecting) return;
+    const live = peer.channel !== undefined && peer.linkState.value !== 'down';
+    if (live || peer.dialing || this.#closed) return;
     const [first, ...rest] = peer.endpoints;
     if (first === undefined) return;
-    peer.connecting = true;
+    peer.dialing = true;
+    peer.dialStartedAt = this.#clock.now();
     this.#channels.open(peer.key, first, { peerEndpoints: rest }, (outcome) => {
-      peer.connecting = false;
-      if (outcome instanceof ConnectError) return this.#failStreams(peer, outcome);
-      if (this.#closed) return outcome.close();
-      this.#attach(outcome);
+      peer.dialing = false;
+      if (outcome instanceof ConnectError) return this.#dialFailed(peer, outcome);
+      if (this.#closed) return outcome.close(ChannelErrorCode.noError, HOST_CLOSED);
+      this.#attach(outcome, true);
     });
   }
 
-  /** A channel to a peer is up: it carries the peer's streams from now on. */
-  #attach(channel: Channel<StreamToken>): void {
+  /**
+   * A dial failed. A first connect fails its streams at once; a peer that was reached before is
+   * dialled again, with backoff, until it has been lost for `reconnectGiveUpMs`.
+   */
+  #dialFailed(peer: Peer, error: ConnectError): void {
+    if (peer.channel !== undefined && peer.linkState.value !== 'down') return;
+    const lostFor = this.#clock.now() - (peer.lostSince ?? this.#clock.now());
+    if (!peer.everAttached || lostFor >= this.#reconnectGiveUpMs || this.#closed) {
+      peer.lostSince = undefined;
+      return this.#failStreams(peer, error);
+    }
+    this.#redialLater(peer);
+  }
+
+  #redialLater(peer: Peer): void {
+    if (peer.redialTimer !== undefined) return;
+    const delay = peer.redialDelayMs;
+    peer.redialDelayMs = Math.min(delay * 2, REDIAL_MAX_MS);
+    peer.redialTimer = this.#clock.setTimer(delay, () => {
+      peer.redialTimer = undefined;
+      if (peer.session.streams.size > 0) this.#ensureChannel(peer);
+    });
+  }
+
+  /**
+   * The streams to a peer have no usable channel: the last one closed, or its link is down. If
+   * any stream is still open they need one, and the host dials if it knows where the peer is
+   * (a host that was only dialled waits for the peer to dial again).
+   */
+  #lost(peer: Peer): void {
+    peer.lostSince ??= this.#clock.now();
+    if (peer.session.streams.size > 0) this.#ensureChannel(peer);
+  }
+
+  /** A channel to a peer is up: it carries the peer's streams from now on, unless it lost. */
+  #attach(channel: Channel<StreamToken>, ours: boolean): void {
     const peer = this.#peer(channel.peerEid.publicKey);
     const previous = peer.channel;
+    const now = this.#clock.now();
+    const keep = keepNewChannel({
+      held: previous === undefined ? undefined : this.#held.get(previous),
+      ours,
+      lowerKey: peer.session.lowerKey,
+      dialStartedAt: peer.dialStartedAt,
+      now,
+    });
+    if (!keep) return channel.close(ChannelErrorCode.application, REPLACED);
+    this.#held.set(channel, { ours, attachedAt: now });
     peer.channel = channel;
+    peer.everAttached = true;
+    peer.lostSince = undefined;
+    peer.redialDelayMs = REDIAL_FIRST_MS;
     peer.attached.next(true);
     if (previous !== undefined && previous !== channel) {
       peer.session.detach();
-      previous.close();
+      previous.close(ChannelErrorCode.application, REPLACED);
     }
     channel.linkState$.subscribe({
-      next: (state) => peer.linkState.next(state),
-      complete: () => {
+      next: (state) => {
         if (peer.channel !== channel) return;
-        peer.channel = undefined;
-        peer.session.detach();
-        peer.linkState.next('down');
-        peer.attached.next(false);
+        peer.linkState.next(state);
+        if (state === 'down') this.#lost(peer);
+        else peer.lostSince = undefined;
       },
+      complete: () => this.#detach(peer, channel),
     });
     for (const stream of peer.session.streams.values()) peer.session.wake(stream);
     channel.flush();
+  }
+
+  /**
+   * A channel closed. If it carried the peer's streams they wait for the next one, which keeps
+   * their data: what was in flight is sent again, and the peer drops what it already had. An
+   * orderly close by the peer means its host closed: the streams end.
+   */
+  #detach(peer: Peer, channel: Channel<StreamToken>): void {
+    if (peer.channel !== channel) return;
+    peer.channel = undefined;
+    peer.session.detach();
+    peer.linkState.next('down');
+    peer.attached.next(false);
+    const reason = channel.closeReason;
+    if (reason?.by === 'peer' && reason.errorCode === ChannelErrorCode.noError) {
+      peer.session.peerGone(StreamErrorCode.peerClosed);
+      return;
+    }
+    if (!this.#closed) this.#lost(peer);
   }
 
   /** A top-level stream the peer opened: its first record says what it wants. */

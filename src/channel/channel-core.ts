@@ -920,6 +920,11 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
   #finish(reason: ChannelCloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
+    // What is still in flight will never be acknowledged here: its frames go back to the
+    // source, which sends them on whatever channel replaces this one.
+    for (const packet of this.recovery.discardAll()) {
+      if (packet.frames.source !== undefined) this.#options.source?.onLost(packet.frames.source);
+    }
     this.#options.onClose?.(reason);
   }
 

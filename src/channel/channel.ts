@@ -92,6 +92,7 @@ export class Channel<T = never> {
   readonly #clock: Clock;
   readonly #scratch = new Uint8Array(MAX_UDP_PAYLOAD_IPV6);
   #timer: TimerHandle | undefined;
+  #closeReason: ChannelCloseReason | undefined;
   #settle!: (reason: ChannelCloseReason) => void;
 
   constructor(options: ChannelOptions<T>) {
@@ -133,6 +134,11 @@ export class Channel<T = never> {
   /** Link state, current value first: `up`, `stalled` or `down`. Completes when the channel closes. */
   get linkState$(): Observable<LinkState> {
     return this.#linkState.asObservable();
+  }
+
+  /** Why the channel closed, from the moment `linkState$` completes; undefined while open. */
+  get closeReason(): ChannelCloseReason | undefined {
+    return this.#closeReason;
   }
 
   /** Resolves once the channel has closed, with why. */
@@ -219,6 +225,7 @@ export class Channel<T = never> {
   }
 
   #onClose(reason: ChannelCloseReason): void {
+    this.#closeReason = reason;
     this.actor.send({ type: 'CLOSED' });
     this.#linkState.complete();
     this.#settle(reason);

@@ -151,6 +151,11 @@ export class StreamSession implements FrameSource<StreamToken> {
     this.#visitor = this.#makeVisitor();
   }
 
+  /** This host's key is the lower of the pair (its streams have even ids). */
+  get lowerKey(): boolean {
+    return this.#parity === 0;
+  }
+
   /** Streams known now, by id. */
   get streams(): ReadonlyMap<number, StreamState> {
     return this.#streams;
@@ -782,15 +787,23 @@ export class StreamSession implements FrameSource<StreamToken> {
     if (equalBytes(known, sessionId)) return;
     // The peer restarted: every stream we share with it is gone on its side.
     this.#peerSession = Uint8Array.from(sessionId);
-    for (const stream of [...this.#streams.values()]) {
-      stream.peerResetCode = StreamErrorCode.peerRestarted;
-      stream.resetCode ??= StreamErrorCode.peerRestarted;
-      stream.resetAcknowledged = true;
-      stream.events.reset(StreamErrorCode.peerRestarted, 'peer');
-      this.#collect(stream);
-    }
+    this.peerGone(StreamErrorCode.peerRestarted);
     this.#peerFloor = -1;
     this.#peerSeen.clear();
+  }
+
+  /**
+   * Every stream shared with the peer is gone on its side (it restarted, or closed its host):
+   * each is reset as if by the peer with `errorCode`, and forgotten.
+   */
+  peerGone(errorCode: number): void {
+    for (const stream of [...this.#streams.values()]) {
+      stream.peerResetCode = errorCode;
+      stream.resetCode ??= errorCode;
+      stream.resetAcknowledged = true;
+      stream.events.reset(errorCode, 'peer');
+      this.#collect(stream);
+    }
   }
 
   /**

@@ -57,6 +57,8 @@ export const StreamErrorCode = {
   serviceNotFound: 4,
   /** The peer's data contradicted the stream's final size. */
   finalSize: 5,
+  /** The peer closed its host: it will never send or read again. */
+  peerClosed: 6,
 } as const;
 
 /** Queued incoming datagrams per stream; beyond, the oldest is dropped (best effort). */

@@ -72,4 +72,22 @@ describe('ChannelHost', () => {
     expect(server.channelHost.channels.size).toBe(0);
     expect(await server.opened[0]?.closed).toMatchObject({ by: 'peer' });
   });
+
+  it('a channel closed with packets in flight gives every one of them back to its source as lost', async () => {
+    const { net, client, server } = hosts(2000);
+    const channel = await settle(
+      net,
+      client.channelHost.connect(server.identity.publicKey, { host: '10.0.0.2', port: 4433 }),
+    );
+    net.runFor(25);
+    const source = client.sources[0] as BulkSource;
+    expect(channel.core.recovery.outstanding).toBeGreaterThan(0);
+    channel.close();
+    const unsettled = Array.from({ length: source.transmissions }, (_, t) => t).filter(
+      (t) => !source.acked.has(t) && !source.lost.has(t),
+    );
+    expect(unsettled).toEqual([]);
+    net.runFor(1000);
+    expect([...source.acked].filter((t) => source.lost.has(t))).toEqual([]);
+  });
 });
