@@ -4,7 +4,7 @@ import type { Channel } from './channel/channel.js';
 import type { LinkState } from './channel/channel-core.js';
 import { ChannelHost, ConnectError, type HostChannelOptions } from './channel/channel-host.js';
 import { ChannelErrorCode } from './channel/frames.js';
-import { type HeldChannel, keepNewChannel } from './channel-choice.js';
+import { DIAL_ROUND_MS, type HeldChannel, keepNewChannel } from './channel-choice.js';
 import { toHex } from './crypto/bytes.js';
 import type { Eid } from './crypto/eid.js';
 import type { Identity } from './crypto/identity.js';
@@ -57,7 +57,12 @@ export interface HostOptions {
 
 /** Default of {@link HostOptions.reconnectGiveUpMs}. */
 export const DEFAULT_RECONNECT_GIVE_UP_MS = 60_000;
-/** First and longest pause between dials of a lost peer, ms (doubling in between). */
+/**
+ * Pauses between dials of a lost peer, ms: the first dial goes at once, then the pause doubles
+ * from the first value to the longest. A channel that lived less than a dial round (the peer
+ * refused it, or it failed at once) does not reset the pause, so two hosts cannot dial each
+ * other in a tight loop.
+ */
 const REDIAL_FIRST_MS = 500;
 const REDIAL_MAX_MS = 8_000;
 /** Why a host closes a channel it no longer wants, for the peer's log. */
@@ -97,7 +102,10 @@ interface Peer {
   lostSince: number | undefined;
   redialTimer: TimerHandle | undefined;
   redialDelayMs: number;
+  /** Where the application said the peer is. */
   endpoints: readonly SocketAddress[];
+  /** Where the last channel reached the peer: dialled when the application named no endpoint. */
+  lastAddress: SocketAddress | undefined;
   readonly context: StreamContext;
 }
 
@@ -327,8 +335,9 @@ export class Host {
       everAttached: false,
       lostSince: undefined,
       redialTimer: undefined,
-      redialDelayMs: REDIAL_FIRST_MS,
+      redialDelayMs: 0,
       endpoints: [],
+      lastAddress: undefined,
       flushScheduled: false,
       session: new StreamSession({
         maxIncomingStreams: this.#maxIncomingStreams,
@@ -373,7 +382,8 @@ export class Host {
   #ensureChannel(peer: Peer): void {
     const live = peer.channel !== undefined && peer.linkState.value !== 'down';
     if (live || peer.dialing || this.#closed) return;
-    const [first, ...rest] = peer.endpoints;
+    const known = peer.lastAddress === undefined ? [] : [peer.lastAddress];
+    const [first, ...rest] = peer.endpoints.length > 0 ? peer.endpoints : known;
     if (first === undefined) return;
     peer.dialing = true;
     peer.dialStartedAt = this.#clock.now();
@@ -402,7 +412,7 @@ export class Host {
   #redialLater(peer: Peer): void {
     if (peer.redialTimer !== undefined) return;
     const delay = peer.redialDelayMs;
-    peer.redialDelayMs = Math.min(delay * 2, REDIAL_MAX_MS);
+    peer.redialDelayMs = Math.min(Math.max(delay * 2, REDIAL_FIRST_MS), REDIAL_MAX_MS);
     peer.redialTimer = this.#clock.setTimer(delay, () => {
       peer.redialTimer = undefined;
       if (peer.session.streams.size > 0) this.#ensureChannel(peer);
@@ -410,13 +420,17 @@ export class Host {
   }
 
   /**
-   * The streams to a peer have no usable channel: the last one closed, or its link is down. If
-   * any stream is still open they need one, and the host dials if it knows where the peer is
-   * (a host that was only dialled waits for the peer to dial again).
+   * The streams to a peer have no usable channel: `channel` closed, or its link is down. If any
+   * stream is still open they need one, and the host dials the endpoints the application gave,
+   * or else the address `channel` last reached the peer at; at once if `channel` served a while.
    */
-  #lost(peer: Peer): void {
-    peer.lostSince ??= this.#clock.now();
-    if (peer.session.streams.size > 0) this.#ensureChannel(peer);
+  #lost(peer: Peer, channel: Channel<StreamToken>): void {
+    const now = this.#clock.now();
+    peer.lostSince ??= now;
+    peer.lastAddress = channel.path.address;
+    const held = this.#held.get(channel);
+    if (held !== undefined && now - held.attachedAt >= DIAL_ROUND_MS) peer.redialDelayMs = 0;
+    if (peer.session.streams.size > 0) this.#redialLater(peer);
   }
 
   /** A channel to a peer is up: it carries the peer's streams from now on, unless it lost. */
@@ -436,7 +450,6 @@ export class Host {
     peer.channel = channel;
     peer.everAttached = true;
     peer.lostSince = undefined;
-    peer.redialDelayMs = REDIAL_FIRST_MS;
     peer.attached.next(true);
     if (previous !== undefined && previous !== channel) {
       peer.session.detach();
@@ -446,7 +459,7 @@ export class Host {
       next: (state) => {
         if (peer.channel !== channel) return;
         peer.linkState.next(state);
-        if (state === 'down') this.#lost(peer);
+        if (state === 'down') this.#lost(peer, channel);
         else peer.lostSince = undefined;
       },
       complete: () => this.#detach(peer, channel),
@@ -471,7 +484,7 @@ export class Host {
       peer.session.peerGone(StreamErrorCode.peerClosed);
       return;
     }
-    if (!this.#closed) this.#lost(peer);
+    if (!this.#closed) this.#lost(peer, channel);
   }
 
   /** A top-level stream the peer opened: its first record says what it wants. */

@@ -2,7 +2,8 @@
  * Model-based property tests of the stream layer (fc.commands): the stream API driven on two
  * hosts over the simulator, under generated fault plans (loss, burst loss, reordering and
  * jitter, duplication, corruption, blackholes and partitions, all healed at the plan's end),
- * against a small reference model. See fixtures/stream-model.ts for the model, the commands
+ * and with the channel failing under the streams at either side (a command), against a small
+ * reference model. See fixtures/stream-model.ts for the model, the commands
  * and the checks.
  *
  * Properties, after the faults heal and the network goes quiet:
