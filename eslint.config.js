@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**', 'bench/**'],
+    files: ['src/cli/**', 'bench/**', 'examples/**'],
     rules: { 'no-console': 'off' },
   },
 );

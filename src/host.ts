@@ -7,7 +7,7 @@ import { ChannelErrorCode } from './channel/frames.js';
 import { DIAL_ROUND_MS, type HeldChannel, keepNewChannel } from './channel-choice.js';
 import { toHex } from './crypto/bytes.js';
 import type { Eid } from './crypto/eid.js';
-import type { Identity } from './crypto/identity.js';
+import { Identity } from './crypto/identity.js';
 import { createNativeSuite } from './crypto/native-suite.js';
 import type { CryptoSuite } from './crypto/suite.js';
 import { type Clock, RealClock, type TimerHandle } from './net/clock.js';
@@ -25,7 +25,8 @@ import { StreamSession, type StreamToken } from './streams/stream-session.js';
 import { StreamErrorCode, type StreamState } from './streams/stream-state.js';
 
 export interface HostOptions {
-  readonly identity: Identity;
+  /** Who the host is (default: a fresh identity from the suite, for a host nobody needs to find again). */
+  readonly identity?: Identity;
   /**
    * Sockets to use, the first for handshakes. Default: one UDP socket bound to each of `bind`.
    * The host closes sockets it bound, not those it was given.
@@ -181,18 +182,18 @@ export class Host {
     sockets: readonly DatagramSocket[],
     owned: DatagramSocket[],
   ) {
-    this.#identity = options.identity;
+    this.#suite = options.suite ?? createNativeSuite();
+    this.#identity = options.identity ?? Identity.generate(this.#suite);
     this.#sockets = sockets;
     this.#owned = owned;
     this.#clock = options.clock ?? new RealClock();
-    this.#suite = options.suite ?? createNativeSuite();
     this.#inspect = options.inspect;
     this.#maxIncomingStreams = options.maxIncomingStreams;
     this.#reconnectGiveUpMs = options.reconnectGiveUpMs ?? DEFAULT_RECONNECT_GIVE_UP_MS;
     this.#channels = new ChannelHost<StreamToken>({
       suite: this.#suite,
       clock: this.#clock,
-      identity: options.identity.keyPair(),
+      identity: this.#identity.keyPair(),
       socket: sockets[0] as DatagramSocket,
       extraSockets: sockets.slice(1),
       wallClockMs: options.wallClockMs ?? Date.now,
