@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**', 'bench/**', 'examples/**'],
+    files: ['src/cli/**', 'src/demo/**', 'bench/**', 'examples/**'],
     rules: { 'no-console': 'off' },
   },
 );
