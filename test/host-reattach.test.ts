@@ -124,6 +124,7 @@ describe('Host: streams across channels', () => {
     expect(net.now() - closedAt).toBeLessThanOrEqual(15);
     expect(resets).toEqual([StreamErrorCode.peerClosed]);
     expect(atClient.got.errors[0]).toBeInstanceOf(StreamResetError);
+    expect(() => stream.writeData(pattern(10, 0))).toThrow(StreamResetError);
     net.runFor(30_000);
     expect(client.channelTo(server.eid)).toBeUndefined();
     expect(client.streamSession(server.eid)?.streams.size).toBe(0);

@@ -37,10 +37,9 @@ export class RecordTooLargeError extends SssError {
  * {@link Stream}). A local reset of the sending direction, as the peer's `STOP` causes, does not
  * end it: the peer may still be sending.
  *
- * Leaving the loop before the end (`break`, `return`, a throw in its body) closes the stream with
- * {@link Stream.close}: the peer is told to stop sending, and what was written is still
- * delivered. The {@link Stream} has no way to close reading alone, so writing is half-closed too:
- * write what you must before leaving the loop. After an error the stream is left as it is.
+ * Leaving the loop before the end (`break`, `return`, a throw in its body) closes reading with
+ * {@link Stream.shutdownRead}: the peer is told to stop sending; writing on the stream goes on.
+ * After an error the stream is left as it is.
  * Subscriptions to the stream are taken when iteration starts and released when it ends (a
  * `for await` loop always ends it; an iterator driven by hand must be run out or `return()`ed).
  */
@@ -110,7 +109,7 @@ async function* iterate(
   } finally {
     signals.release();
     // The consumer stopped before the end, not the stream: tell the peer we read no more.
-    if (!stream.atEnd && !signals.failed) stream.close();
+    if (!stream.atEnd && !signals.failed) stream.shutdownRead();
   }
 }
 

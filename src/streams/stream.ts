@@ -52,19 +52,26 @@ export class Stream {
   #actor: Actor<typeof streamMachine> | undefined;
   readonly #subscriptions: Subscription[] = [];
   readonly #context: StreamContext;
-  readonly #readyRead = new Subject<void>();
-  readonly #readyReadRecord = new Subject<void>();
-  readonly #readyReadDatagram = new Subject<void>();
-  readonly #readyWrite = new Subject<void>();
-  readonly #bytesWritten = new Subject<number>();
-  readonly #receiveBlocked = new Subject<void>();
-  readonly #substreams = new Subject<Stream>();
-  readonly #error = new Subject<Error>();
-  readonly #reset = new Subject<StreamReset>();
+  // Each subject is made when its observable is first asked for: a plain Subject drops what it
+  // emits with nobody subscribed, so until then emitting nothing is the same, and a short-lived
+  // stream, whose application watches two or three of the nine, need not build the rest.
+  #readyRead: Subject<void> | undefined;
+  #readyReadRecord: Subject<void> | undefined;
+  #readyReadDatagram: Subject<void> | undefined;
+  #readyWrite: Subject<void> | undefined;
+  #bytesWritten: Subject<number> | undefined;
+  #receiveBlocked: Subject<void> | undefined;
+  #substreams: Subject<Stream> | undefined;
+  #error: Subject<Error> | undefined;
+  #reset: Subject<StreamReset> | undefined;
+  /** The stream was collected: its subjects are complete, and so are any made later. */
+  #completed = false;
   #writeClosed = false;
   /** Bytes written since the last record end. */
   #recordBytes = 0;
   #resetInfo: StreamReset | undefined;
+  /** Our sending direction's reset (ours, or at the peer's STOP): writing is over. */
+  #sendReset: StreamReset | undefined;
   /** The service asked for, until the peer's reply record has been read. */
   #rendezvous: ServiceRequest | undefined;
 
@@ -81,7 +88,6 @@ export class Stream {
     // stream's CPU, for a view most streams never need).
     if (context.inspect !== undefined) this.#actor = this.#startActor();
     state.events = this.#events();
-    if (state.receive.available > 0 || state.receive.atEnd) this.#readyRead.next();
   }
 
   /** The stream's lifecycle, as observers and the inspector see it. */
@@ -102,31 +108,37 @@ export class Stream {
 
   /** Data became readable (or the end of the stream). */
   get readyRead$(): Observable<void> {
+    this.#readyRead ??= this.#subject<void>();
     return this.#readyRead.asObservable();
   }
 
   /** A whole record became readable. */
   get readyReadRecord$(): Observable<void> {
+    this.#readyReadRecord ??= this.#subject<void>();
     return this.#readyReadRecord.asObservable();
   }
 
   /** A whole datagram became readable. */
   get readyReadDatagram$(): Observable<void> {
+    this.#readyReadDatagram ??= this.#subject<void>();
     return this.#readyReadDatagram.asObservable();
   }
 
   /** The send buffer drained below its high-water mark: writing is welcome again. */
   get readyWrite$(): Observable<void> {
+    this.#readyWrite ??= this.#subject<void>();
     return this.#readyWrite.asObservable();
   }
 
   /** Bytes the peer newly acknowledged. */
   get bytesWritten$(): Observable<number> {
+    this.#bytesWritten ??= this.#subject<number>();
     return this.#bytesWritten.asObservable();
   }
 
   /** The receive window is full: the peer waits until the application reads. */
   get receiveBlocked$(): Observable<void> {
+    this.#receiveBlocked ??= this.#subject<void>();
     return this.#receiveBlocked.asObservable();
   }
 
@@ -137,11 +149,13 @@ export class Stream {
 
   /** Substreams the peer opened under this one, once {@link Stream.listen} accepts them. */
   get substreams$(): Observable<Stream> {
+    this.#substreams ??= this.#subject<Stream>();
     return this.#substreams.asObservable();
   }
 
   /** Typed errors that end the stream. */
   get error$(): Observable<Error> {
+    this.#error ??= this.#subject<Error>();
     return this.#error.asObservable();
   }
 
@@ -150,6 +164,7 @@ export class Stream {
    * (we reset, or the peer asked us to stop) before the peer's reset of its own arrived.
    */
   get reset$(): Observable<StreamReset> {
+    this.#reset ??= this.#subject<StreamReset>();
     return this.#reset.asObservable();
   }
 
@@ -273,7 +288,6 @@ export class Stream {
    */
   openSubstream(): Stream {
     this.#checkWritable();
-    if (this.#state.collected) throw new StreamClosedError('write');
     const child = this.#context.session.open(this.#state, undefined, this.#state.priority);
     return new Stream(child, this.#context);
   }
@@ -392,8 +406,13 @@ export class Stream {
   }
 
   #checkWritable(): void {
-    if (this.#resetInfo !== undefined) throw this.#resetError();
-    if (this.#writeClosed) throw new StreamClosedError('write');
+    // A stream forgotten after the peer reset it as a whole (it restarted or closed) never
+    // heard a STOP, but nothing written to it could arrive either.
+    const reset = this.#sendReset ?? (this.#state.collected ? this.#resetInfo : undefined);
+    if (reset !== undefined) {
+      throw new StreamResetError(reset.errorCode, reset.by, reset.unacknowledged);
+    }
+    if (this.#writeClosed || this.#state.collected) throw new StreamClosedError('write');
   }
 
   #checkReadable(): void {
@@ -412,40 +431,42 @@ export class Stream {
       readable: () => {
         if (this.#rendezvous !== undefined && !this.#readReply()) return;
         const receive = this.#state.receive;
-        if (receive.available > 0 || receive.atEnd) this.#readyRead.next();
-        if (receive.pendingRecords > 0) this.#readyReadRecord.next();
+        if (receive.available > 0 || receive.atEnd) this.#readyRead?.next();
+        if (receive.pendingRecords > 0) this.#readyReadRecord?.next();
       },
-      datagram: () => this.#readyReadDatagram.next(),
-      writable: () => this.#readyWrite.next(),
-      bytesWritten: (bytes) => this.#bytesWritten.next(bytes),
+      datagram: () => this.#readyReadDatagram?.next(),
+      writable: () => this.#readyWrite?.next(),
+      bytesWritten: (bytes) => this.#bytesWritten?.next(bytes),
       sendAcknowledged: () => this.#send({ type: 'SEND_ACKNOWLEDGED' }),
       substream: () => {
-        if (!this.#substreams.observed) return;
+        const substreams = this.#substreams;
+        if (substreams === undefined || !substreams.observed) return;
         for (;;) {
           const child = this.acceptSubstream();
           if (child === undefined) break;
-          this.#substreams.next(child);
+          substreams.next(child);
         }
       },
-      receiveBlocked: () => this.#receiveBlocked.next(),
+      receiveBlocked: () => this.#receiveBlocked?.next(),
       reset: (errorCode, by) => {
         // The first reset is reported, and so is the peer's after our own (a STOP it sent may
         // arrive before its RESET): from then on reading is over, and reads say so.
+        const info = { errorCode, by, unacknowledged: this.#state.send.unacknowledged };
+        if (by === 'local') this.#sendReset ??= info;
         const known = this.#resetInfo;
         if (known !== undefined && (known.by === 'peer' || by === 'local')) return;
-        const info = { errorCode, by, unacknowledged: this.#state.send.unacknowledged };
         this.#resetInfo = info;
         this.#send({ type: by === 'peer' ? 'RECEIVE_RESET' : 'SEND_RESET' });
-        this.#reset.next(info);
+        this.#reset?.next(info);
         const asked = this.#rendezvous;
         if (by === 'peer' && asked !== undefined && errorCode === StreamErrorCode.serviceNotFound) {
-          this.#error.next(new ServiceNotFoundError(asked.service, asked.protocol));
+          this.#error?.next(new ServiceNotFoundError(asked.service, asked.protocol));
         } else if (by === 'peer') {
-          this.#error.next(this.#resetError());
+          this.#error?.next(this.#resetError());
         }
       },
       failed: (error) => {
-        this.#error.next(error);
+        this.#error?.next(error);
         this.reset(StreamErrorCode.cancelled);
       },
       collected: () => this.#complete(),
@@ -461,7 +482,7 @@ export class Stream {
       this.#rendezvous = undefined;
       return true;
     }
-    this.#error.next(new SssError('protocol-violation', 'the peer sent no valid service reply'));
+    this.#error?.next(new SssError('protocol-violation', 'the peer sent no valid service reply'));
     this.reset(StreamErrorCode.cancelled);
     return false;
   }
@@ -469,18 +490,22 @@ export class Stream {
   #complete(): void {
     this.#send({ type: 'COLLECTED' });
     for (const subscription of this.#subscriptions) subscription.unsubscribe();
-    for (const subject of [
-      this.#readyRead,
-      this.#readyReadRecord,
-      this.#readyReadDatagram,
-      this.#readyWrite,
-      this.#bytesWritten,
-      this.#receiveBlocked,
-      this.#substreams,
-      this.#error,
-      this.#reset,
-    ]) {
-      subject.complete();
-    }
+    this.#completed = true;
+    this.#readyRead?.complete();
+    this.#readyReadRecord?.complete();
+    this.#readyReadDatagram?.complete();
+    this.#readyWrite?.complete();
+    this.#bytesWritten?.complete();
+    this.#receiveBlocked?.complete();
+    this.#substreams?.complete();
+    this.#error?.complete();
+    this.#reset?.complete();
+  }
+
+  /** A subject for one of the observables; complete already if the stream was collected. */
+  #subject<T>(): Subject<T> {
+    const subject = new Subject<T>();
+    if (this.#completed) subject.complete();
+    return subject;
   }
 }

@@ -51,10 +51,8 @@ export interface ToWritableStreamOptions {
  * {@link Stream}). A local reset of the sending direction, as the peer's `STOP` causes, does not
  * touch it: the peer may still be sending.
  *
- * `cancel()` closes the stream gracefully ({@link Stream.close}): the peer is told to stop
- * sending, and what was already written is still delivered. The {@link Stream} has no way to
- * close reading alone, so this half-closes writing too; a writer on the same stream must be done
- * first. Subscriptions to the stream end when the readable closes, errors or is cancelled.
+ * `cancel()` closes reading ({@link Stream.shutdownRead}): the peer is told to stop sending;
+ * writing on the stream goes on. Subscriptions to the stream end when the readable closes, errors or is cancelled.
  */
 export function toReadableStream(
   stream: Stream,
@@ -113,7 +111,7 @@ export function toReadableStream(
       },
       cancel() {
         subscription.unsubscribe();
-        stream.close();
+        stream.shutdownRead();
       },
     },
     new ByteLengthQueuingStrategy({ highWaterMark }),

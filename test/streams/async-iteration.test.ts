@@ -81,7 +81,7 @@ describe('chunks', () => {
     expectSameBytes(join(seen.items), data);
   });
 
-  it('break closes the stream: the peer is told to stop sending, and subscriptions end', async () => {
+  it('break closes reading: the peer is told to stop sending, writing goes on, and subscriptions end', async () => {
     const { net, local, remote } = await connected();
     const { stream, live } = tracked(remote);
     const resets: StreamReset[] = [];
@@ -93,8 +93,12 @@ describe('chunks', () => {
     await pump(net, 200);
     // Our STOP resets the peer's sending direction, on its side a local reset.
     expect(resets).toEqual([expect.objectContaining({ by: 'local', errorCode: 0 })]);
-    // The Stream cannot close reading alone: writing is half-closed too, as documented.
-    expect(() => remote.writeData(pattern(1))).toThrow(StreamClosedError);
+    // Writing goes on after the loop: the peer still gets what we send.
+    let received = 0;
+    local.readyRead$.subscribe(() => (received += local.readData().length));
+    remote.writeData(pattern(1000));
+    await pumpUntil(net, () => received === 1000, 1000);
+    expect(received).toBe(1000);
   });
 
   it('a reset by the peer while the loop is busy is thrown at the next step, and releases the stream', async () => {

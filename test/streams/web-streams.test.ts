@@ -133,7 +133,7 @@ describe('toReadableStream and toWritableStream', () => {
     await expect(writer.closed).rejects.toBeInstanceOf(ServiceNotFoundError);
   });
 
-  it('cancel() closes the stream: the peer is told to stop sending, and subscriptions end', async () => {
+  it('cancel() closes reading: the peer is told to stop sending, writing goes on, and subscriptions end', async () => {
     const { net, local, remote } = await connected();
     const { stream, live } = tracked(local);
     const resets: StreamReset[] = [];
@@ -147,6 +147,11 @@ describe('toReadableStream and toWritableStream', () => {
     await pump(net, 200);
     // The peer's sending direction is reset at our request (STOP), on its side a local reset.
     expect(resets).toEqual([expect.objectContaining({ by: 'local', errorCode: 0 })]);
+    let received = 0;
+    remote.readyRead$.subscribe(() => (received += remote.readData().length));
+    local.writeData(pattern(1000));
+    await pumpUntil(net, () => received === 1000, 1000);
+    expect(received).toBe(1000);
   });
 
   it('abort() resets at once, even while a write waits for a peer that does not read', async () => {
