@@ -15,8 +15,9 @@ export async function requestResponse(): Promise<string[]> {
   server
     .listen('greeter', 'says hello', 'v1', 'one record in, one record out')
     .newConnection$.subscribe(async (stream) => {
-      for await (const name of records(stream))
+      for await (const name of records(stream)) {
         stream.writeRecord(encode(`hello, ${decode(name)}`));
+      }
       stream.shutdownWrite();
     });
 

@@ -10,6 +10,7 @@ import { chat } from '../../examples/chat.js';
 import { fileTransfer } from '../../examples/file-transfer.js';
 import { requestResponse } from '../../examples/request-response.js';
 import { simulatedUpload } from '../../examples/simulated.js';
+import { tour } from '../../examples/tour.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -24,6 +25,26 @@ function tempDir(): string {
 }
 
 describe('examples', () => {
+  it('tour: every step of the tour happens as its comment says', async () => {
+    const log = await tour();
+    expect(log[0]).toMatch(/^server [a-z2-7]{56} at 127\.0\.0\.1$/);
+    // The window is 64 KiB from the stream's first byte, some of which were read before.
+    const waiting = Number(/^window full: (\d+) bytes/.exec(log[6] ?? '')?.[1]);
+    expect(waiting).toBeGreaterThan(60_000);
+    expect(waiting).toBeLessThanOrEqual(64 * 1024);
+    expect(log.slice(1)).toEqual([
+      'link down',
+      'link up',
+      'record: bytes, then the end of a record',
+      'substream: urgent',
+      'datagram: 5000 bytes',
+      `window full: ${waiting} bytes wait to be read, the writer waits`,
+      'reset by the peer with code 256',
+      'service-not-found',
+      'link down',
+    ]);
+  });
+
   it('request-response: two requests on one stream get their two replies, in order', async () => {
     const links: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: string) => links.push(line));
