@@ -264,4 +264,21 @@ describe('Host', () => {
     expect(resets).toEqual([0x300]);
     expect(received).toBe('first and more');
   });
+
+  it('readyWrite$ fires once a write that filled the send buffer drains, however few acks it takes', async () => {
+    const { net, client, server, endpoints } = await hostPair();
+    server.listen('sink', '', 'v1', '').newConnection$.subscribe((stream) => {
+      stream.readyRead$.subscribe(() => {
+        while (stream.readData().length > 0);
+      });
+    });
+    const stream = client.connect(server.eid, 'sink', 'v1', { endpoints });
+    net.runFor(200);
+    let ready = 0;
+    stream.readyWrite$.subscribe(() => ready++);
+    stream.writeData(new Uint8Array((1 << 20) + 1));
+    net.runUntil(() => stream.bytesToWrite === 0, 30_000);
+    expect(stream.bytesToWrite).toBe(0);
+    expect(ready).toBe(1);
+  });
 });

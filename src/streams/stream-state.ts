@@ -211,7 +211,11 @@ export class StreamState {
     );
   }
 
-  /** Tells the application when the send buffer drains below its high-water mark. */
+  /**
+   * Tells the application when the send buffer drains below its high-water mark. Called after
+   * each write as well as each acknowledgement: a write that fills the buffer must be seen, or
+   * the acknowledgement that drains it would not count as a change.
+   */
   noteWritable(): void {
     const writable = this.send.writable;
     if (writable && !this.#wasWritable) this.events.writable();

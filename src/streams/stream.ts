@@ -236,6 +236,7 @@ export class Stream {
     if (bytes.length === 0) return;
     this.#state.send.write(bytes);
     this.#recordBytes += bytes.length;
+    this.#state.noteWritable();
     this.#wake();
   }
 
@@ -252,6 +253,7 @@ export class Stream {
     if (bytes !== undefined && length > 0) this.#state.send.write(bytes);
     this.#state.send.endRecord();
     this.#recordBytes = 0;
+    this.#state.noteWritable();
     this.#wake();
   }
 
