@@ -7,6 +7,12 @@ export const PACKET_THRESHOLD = 3;
 
 /** Reordering, in RTTs, tolerated before a packet is declared lost (RFC 9002 §6.1.2). */
 export const TIME_THRESHOLD = 9 / 8;
+/** The packet threshold never grows beyond this many packets of reordering. */
+export const MAX_PACKET_THRESHOLD = 64;
+/** The time threshold never grows beyond this many round trips. */
+export const MAX_TIME_THRESHOLD = 2;
+/** How far below the largest acknowledged a lost packet is still watched for a late ACK. */
+const SPURIOUS_WINDOW = 256;
 
 /** PTO periods without an acknowledgement that make persistent congestion (RFC 9002 §7.6.1). */
 export const PERSISTENT_CONGESTION_THRESHOLD = 3;
@@ -113,8 +119,15 @@ export class LossDetector<T> {
   readonly rtt: RttEstimator;
   readonly #sent = new SentPackets<T>();
   readonly #maxAckDelay: number;
-  readonly #packetThreshold: number;
-  readonly #timeThreshold: number;
+  #packetThreshold: number;
+  #timeThreshold: number;
+  /**
+   * Recently declared losses, by packet number: how far below the largest acknowledged each
+   * was then, or -1 if declared by time. An ACK for one of them proves the path reorders more
+   * than the thresholds allow (RFC 9002 §6.1.1, §6.1.2 let them adapt), so they grow.
+   */
+  readonly #recentLosses = new Map<number, number>();
+  #spuriousLosses = 0;
   readonly #persistentThreshold: number;
   #handshakeConfirmed: boolean;
   #largestAcked = -1;
@@ -175,6 +188,21 @@ export class LossDetector<T> {
   /** Outstanding ack-eliciting packets. */
   get ackElicitingInFlight(): number {
     return this.#sent.ackElicitingInFlight;
+  }
+
+  /** Losses declared and later disproved by an ACK: the path reordered the packet. */
+  get spuriousLosses(): number {
+    return this.#spuriousLosses;
+  }
+
+  /** The packet threshold now: {@link PACKET_THRESHOLD} at first, raised by reordering. */
+  get packetThreshold(): number {
+    return this.#packetThreshold;
+  }
+
+  /** The time threshold now, in round trips: {@link TIME_THRESHOLD} at first. */
+  get timeThreshold(): number {
+    return this.#timeThreshold;
   }
 
   /** Probe timeouts since the last acknowledgement; the PTO backoff exponent. */
@@ -238,6 +266,7 @@ export class LossDetector<T> {
     if (violation !== undefined) return violation;
     const largest = (ranges[0] as AckedRange)[1];
     this.#largestAcked = Math.max(this.#largestAcked, largest);
+    if (this.#recentLosses.size > 0) this.#learnReordering(ranges);
 
     const acked = this.#acknowledge(ranges);
     // An ACK that acknowledges nothing new changes nothing else (RFC 9002 Appendix A.7).
@@ -315,6 +344,28 @@ export class LossDetector<T> {
     return undefined;
   }
 
+  // Raises the thresholds past each recent loss the ranges acknowledge, and forgets losses
+  // too old to be disproved now.
+  #learnReordering(ranges: readonly AckedRange[]): void {
+    for (const [pn, distance] of this.#recentLosses) {
+      if (this.#largestAcked - pn > SPURIOUS_WINDOW) {
+        this.#recentLosses.delete(pn);
+        continue;
+      }
+      if (!ranges.some(([low, high]) => low <= pn && pn <= high)) continue;
+      this.#recentLosses.delete(pn);
+      this.#spuriousLosses++;
+      if (distance >= 0) {
+        this.#packetThreshold = Math.min(
+          Math.max(this.#packetThreshold, distance + 1),
+          MAX_PACKET_THRESHOLD,
+        );
+      } else {
+        this.#timeThreshold = Math.min(this.#timeThreshold + 1 / 8, MAX_TIME_THRESHOLD);
+      }
+    }
+  }
+
   // Resolves the outstanding packets the ranges name, oldest first; undefined for none.
   #acknowledge(ranges: readonly AckedRange[]): SentPacket<T>[] | undefined {
     const sent = this.#sent;
@@ -338,6 +389,13 @@ export class LossDetector<T> {
     this.rtt.update(now - newest.timeSent, ackDelay, cap);
     if (!Number.isFinite(this.#firstSampleTime)) this.#firstSampleTime = now;
     return true;
+  }
+
+  #forgetOldestLoss(): void {
+    for (const pn of this.#recentLosses.keys()) {
+      this.#recentLosses.delete(pn);
+      return;
+    }
   }
 
   /**
@@ -377,6 +435,8 @@ export class LossDetector<T> {
         continue;
       }
       (lost ??= []).push(sent.markLost(i));
+      if (this.#recentLosses.size >= SPURIOUS_WINDOW) this.#forgetOldestLoss();
+      this.#recentLosses.set(packet.pn, late ? this.#largestAcked - packet.pn : -1);
       if (packet.inFlight) {
         lostBytes += packet.size;
         largestLostTimeSent = Math.max(largestLostTimeSent, packet.timeSent);

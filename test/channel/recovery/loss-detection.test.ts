@@ -7,6 +7,7 @@ import {
   type AckedRange,
   LossDetector,
   type LossDetectorOptions,
+  MAX_TIME_THRESHOLD,
 } from '../../../src/channel/recovery/loss-detection.js';
 import type { SentPacket } from '../../../src/channel/recovery/sent-packets.js';
 
@@ -497,19 +498,24 @@ describe('LossDetector against a model (properties)', () => {
           for (const pn of pnsOf(report.lost)) {
             expect(namedEver.has(pn)).toBe(false); // never lose a packet that was acknowledged
             expect(lostOnce.has(pn)).toBe(false);
-            expect(largest - pn).toBeGreaterThanOrEqual(3);
+            expect(largest - pn).toBeGreaterThanOrEqual(detector.packetThreshold);
             lostOnce.add(pn);
           }
-          // Everything named is now resolved, and nothing 3 below the largest is left.
+          // Everything named is now resolved, and nothing a threshold below the largest is left.
           for (const pn of named) expect(ackedOnce.has(pn) || lostOnce.has(pn)).toBe(true);
           for (const pn of sent) {
-            if (largest - pn >= 3) expect(ackedOnce.has(pn) || lostOnce.has(pn)).toBe(true);
+            if (largest - pn >= detector.packetThreshold) {
+              expect(ackedOnce.has(pn) || lostOnce.has(pn)).toBe(true);
+            }
           }
         });
-        // The brief's form: an unacknowledged packet with 3 later acknowledged ones is lost.
+        // The brief's form: an unacknowledged packet with a threshold of later acknowledged
+        // ones is lost (3 unless reordering raised it).
         for (const pn of sent) {
           const later = [...ackedOnce].filter((p) => p > pn).length;
-          if (!namedEver.has(pn) && later >= 3) expect(lostOnce.has(pn)).toBe(true);
+          if (!namedEver.has(pn) && later >= detector.packetThreshold) {
+            expect(lostOnce.has(pn)).toBe(true);
+          }
         }
         expect(detector.outstanding).toBe(sent.length - ackedOnce.size - lostOnce.size);
       }),
@@ -547,11 +553,16 @@ describe('LossDetector against a model (properties)', () => {
           for (const p of pnsOf(report.acked)) resolved.add(p);
           const lost = new Set(pnsOf(report.lost));
           const rtt = detector.rtt;
-          const lossDelay = Math.max((9 / 8) * Math.max(rtt.latest, rtt.smoothed), 1);
+          // The thresholds as this ACK left them: a late ACK for a lost packet raises them.
+          const lossDelay = Math.max(
+            detector.timeThreshold * Math.max(rtt.latest, rtt.smoothed),
+            1,
+          );
           let lossTime = Number.POSITIVE_INFINITY;
           times.forEach((timeSent, p) => {
             if (resolved.has(p) || p >= detector.largestAcked) return;
-            const due = detector.largestAcked - p >= 3 || timeSent + lossDelay <= now;
+            const due =
+              detector.largestAcked - p >= detector.packetThreshold || timeSent + lossDelay <= now;
             // Only an ACK with something new runs loss detection.
             if (report.acked.length > 0) expect(lost.has(p)).toBe(due);
             if (lost.has(p)) resolved.add(p);
@@ -562,5 +573,67 @@ describe('LossDetector against a model (properties)', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('a loss an ACK later disproves raises the packet threshold past it, and that reordering is not lost again', () => {
+    const detector = new LossDetector<number>();
+    for (let pn = 0; pn < 40; pn++) detector.onPacketSent(pn, 0, SIZE, true, true, pn);
+    // Packet 0 arrives five places late: declared lost at first...
+    expect(pnsOf(acked(detector.onAck([[1, 5]], 0, 0.5)).lost)).toEqual([0]);
+    // ...then acknowledged: the path reorders by 5, so the threshold becomes 6.
+    detector.onAck([[0, 5]], 0, 0.5);
+    expect(detector.spuriousLosses).toBe(1);
+    expect(detector.packetThreshold).toBe(6);
+    // The same reordering again: packet 10 five places late is not declared lost.
+    expect(
+      pnsOf(
+        acked(
+          detector.onAck(
+            [
+              [11, 15],
+              [0, 9],
+            ],
+            0,
+            0.5,
+          ),
+        ).lost,
+      ),
+    ).toEqual([]);
+    expect(
+      pnsOf(
+        acked(
+          detector.onAck(
+            [
+              [11, 16],
+              [0, 9],
+            ],
+            0,
+            0.5,
+          ),
+        ).lost,
+      ),
+    ).toEqual([10]);
+  });
+
+  it('a loss by time an ACK later disproves lengthens the time threshold, up to two round trips', () => {
+    const detector = new LossDetector<number>();
+    let now = 0;
+    for (let round = 0; round < 20; round++) {
+      const first = round * 2;
+      detector.onPacketSent(first, now, SIZE, true, true, first);
+      detector.onPacketSent(first + 1, now, SIZE, true, true, first + 1);
+      now += 100;
+      // The second packet overtakes the first by a whole round trip: lost by time, then acked.
+      detector.onAck(
+        [[first + 1, first + 1], ...(first > 0 ? [[0, first - 1] as AckedRange] : [])],
+        0,
+        now,
+      );
+      detector.onLossTimeout(now + 1000);
+      detector.onAck([[0, first + 1]], 0, now + 1000);
+      now += 1000;
+    }
+    expect(detector.spuriousLosses).toBeGreaterThan(0);
+    expect(detector.timeThreshold).toBe(MAX_TIME_THRESHOLD);
   });
 });
