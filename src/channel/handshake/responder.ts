@@ -253,8 +253,10 @@ export class HandshakeResponder {
       response,
     };
     this.stats.accepted++;
-    this.#open(ephemeralKeyOf(message), packet, reply, result);
+    // The reply goes first: whatever the new channel sends at once must not reach the initiator
+    // before the keys to read it (it would be dropped there, and counted here as a loss).
     this.#options.send(reply, from);
+    this.#open(ephemeralKeyOf(message), packet, reply, result);
   }
 
   #decide(request: ConnectRequest): AcceptDecision {
