@@ -1,20 +1,23 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type FaultPlan, formatTraceRecord, PRESET_NAMES } from '../net/sim/index.js';
-import { integer, UsageError } from './args.js';
-import { formatSimReport, runSimScenario } from './sim-scenario.js';
+import { byteCount, integer, UsageError } from './args.js';
+import { formatSimReport, runSimScenario, type SimScenarioReport } from './sim-scenario.js';
 
-export const SIM_USAGE = `usage: sss sim [--preset NAME] [--seed N] [--duration MS] [--plan FILE] [--trace FILE] [--json]
+export const SIM_USAGE = `usage: sss sim [--preset NAME] [--seed N] [--bytes N] [--duration MS] [--plan FILE] [--trace FILE] [--json]
 
-Two simulated hosts on a preset link: the server streams 1200-byte datagrams to the client at
-90 % of the link rate, the client reports back every 10 ms. Prints delivery, goodput, delay and
-drops by reason, and the trace hash: the same seed and plan always print the same hash.
+Two hosts on the simulator, 'client' and 'server', joined by a preset link: the client fetches
+four files from the server at once, on substreams of one stream, at different priorities, and
+checks each one's SHA-256. Prints per file the outcome and the virtual time it finished, then
+goodput, RTT, the channels' loss and probe counters, link-state changes, what the network
+dropped and why, and the trace hash: the same seed and plan always print the same hash.
 
   --preset NAME    link preset: ${PRESET_NAMES.join(', ')} (default wifi_lossy)
-  --seed N         seed of every random draw (default 1)
-  --duration MS    virtual milliseconds the senders run (default 10000)
+  --seed N         seed of every random draw, file contents and keys included (default 1)
+  --bytes N        bytes to fetch in all, split over the four files; suffix k, M (default 2M)
+  --duration MS    virtual milliseconds after which the fetch is abandoned (default 120000)
   --plan FILE      JSON fault plan (a list of timed events; hosts are 'client' and 'server')
-  --trace FILE     write every packet event as JSON lines to FILE
+  --trace FILE     write every packet event and the fetch's events as JSON lines to FILE
   --json           print the report as one JSON object`;
 
 function readPlan(file: string): FaultPlan {
@@ -31,13 +34,15 @@ function readPlan(file: string): FaultPlan {
   }
 }
 
+/** `sss sim`: runs the scenario its options describe and prints the report. */
 export async function sim(args: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: [...args],
     options: {
       preset: { type: 'string', default: 'wifi_lossy' },
       seed: { type: 'string', default: '1' },
-      duration: { type: 'string', default: '10000' },
+      bytes: { type: 'string', default: '2M' },
+      duration: { type: 'string', default: '120000' },
       plan: { type: 'string' },
       trace: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -50,25 +55,32 @@ export async function sim(args: readonly string[]): Promise<void> {
   }
   const seed = integer(values.seed, 'seed', 0);
   const durationMs = integer(values.duration, 'duration', 1);
+  const bytes = byteCount(values.bytes, 'bytes');
   const plan = values.plan === undefined ? undefined : readPlan(values.plan);
-  let trace: WriteStream | undefined;
-  if (values.trace !== undefined) trace = createWriteStream(values.trace);
+  const trace = values.trace === undefined ? undefined : createWriteStream(values.trace);
   const started = performance.now();
-  const report = runSimScenario({
-    preset: values.preset,
-    seed,
-    durationMs,
-    plan,
-    onTrace:
-      trace === undefined ? undefined : (record) => trace.write(`${formatTraceRecord(record)}\n`),
-  });
-  const wallSeconds = (performance.now() - started) / 1000;
-  if (trace !== undefined) {
-    const stream = trace;
-    await new Promise<void>((resolve, reject) => {
-      stream.on('error', reject);
-      stream.end(resolve);
+  let report: SimScenarioReport;
+  try {
+    report = await runSimScenario({
+      preset: values.preset,
+      seed,
+      durationMs,
+      bytes,
+      plan,
+      onTrace:
+        trace === undefined ? undefined : (record) => trace.write(`${formatTraceRecord(record)}\n`),
     });
+  } finally {
+    if (trace !== undefined) await closeTrace(trace);
   }
+  const wallSeconds = (performance.now() - started) / 1000;
   console.log(values.json ? JSON.stringify(report) : formatSimReport(report, wallSeconds));
+}
+
+/** Ends the trace file once everything written has reached it. */
+function closeTrace(stream: WriteStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    stream.on('error', reject);
+    stream.end(resolve);
+  });
 }

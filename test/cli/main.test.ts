@@ -15,14 +15,17 @@ function capture() {
 describe('sss command', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it('sss sim --json prints one JSON report with the trace hash', async () => {
+  it('sss sim --json prints one JSON report of the fetch with the trace hash', async () => {
     const { out } = capture();
-    expect(
-      await main(['sim', '--preset', 'dsl_15', '--seed', '3', '--duration', '1000', '--json']),
-    ).toBe(0);
-    const report = JSON.parse(out.join('\n'));
-    expect(report).toMatchObject({ preset: 'dsl_15', seed: 3 });
+    const args = ['sim', '--preset', 'dsl_15', '--seed', '3', '--bytes', '64k', '--json'];
+    expect(await main(args)).toBe(0);
+    expect(out).toHaveLength(1);
+    const report = JSON.parse(out[0] as string);
+    expect(report).toMatchObject({ preset: 'dsl_15', seed: 3, bytes: 65536, allVerified: true });
+    expect(report.files).toHaveLength(4);
     expect(report.traceHash).toMatch(/^[0-9a-f]{16}$/);
+    expect(await main(args)).toBe(0);
+    expect(JSON.parse(out[1] as string).traceHash).toBe(report.traceHash);
   });
 
   it('sss sim --trace writes JSON lines and --plan reads a fault plan', async () => {
@@ -37,7 +40,12 @@ describe('sss command', () => {
       .split('\n')
       .map((line) => JSON.parse(line));
     expect(records.some((r) => r.ev === 'dropped' && r.reason === 'host-down')).toBe(true);
+    expect(records.some((r) => r.source === 'fault' && r.type === 'crash')).toBe(true);
+    expect(records).toContainEqual(
+      expect.objectContaining({ source: 'demo', type: 'link', data: expect.anything() }),
+    );
     expect(out.join('\n')).toContain('host-down');
+    expect(out.join('\n')).toContain('no end within 500 ms');
   });
 
   it('exits with 2 and a clear message on bad input', async () => {
