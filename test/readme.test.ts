@@ -27,4 +27,26 @@ describe('README', () => {
       .filter((line) => line.length > 0 && !line.startsWith('#') && !/^(set|cd) /.test(line));
     expect(commands).toEqual([quickStartCommands()[1]]);
   });
+
+  it('shows every example exactly as the file the tests run, under the package name', () => {
+    const readme = read('README.md');
+    const shown = [
+      ...readme.matchAll(
+        /<!-- example: (\S+) -->\n<!-- prettier-ignore -->\n```ts\n([\s\S]*?)```/g,
+      ),
+    ];
+    expect(shown.map(([, path]) => path)).toEqual([
+      'examples/tour.ts',
+      'examples/request-response.ts',
+      'examples/file-transfer.ts',
+      'examples/chat.ts',
+      'examples/simulated.ts',
+    ]);
+    for (const [, path, code] of shown) {
+      const source = read(path as string)
+        .replaceAll("'../src/index.js'", "'structured-secure-streams'")
+        .replaceAll("'../src/net/sim/index.js'", "'structured-secure-streams/sim'");
+      expect(code, path).toBe(source);
+    }
+  });
 });
