@@ -6,7 +6,7 @@ import { ChannelHost, ConnectError, type HostChannelOptions } from './channel/ch
 import { ChannelErrorCode } from './channel/frames.js';
 import { DIAL_ROUND_MS, type HeldChannel, keepNewChannel } from './channel-choice.js';
 import { toHex } from './crypto/bytes.js';
-import type { Eid } from './crypto/eid.js';
+import { Eid } from './crypto/eid.js';
 import { Identity } from './crypto/identity.js';
 import { createNativeSuite } from './crypto/native-suite.js';
 import type { CryptoSuite } from './crypto/suite.js';
@@ -306,10 +306,14 @@ export class Host {
     this.#closed = true;
     for (const peer of this.#peers.values()) {
       if (peer.redialTimer !== undefined) this.#clock.clearTimer(peer.redialTimer);
+      // What this turn wrote (a last record, a FIN) goes before the CLOSE, as far as the
+      // congestion window lets it; the peer's streams report what did not arrive.
+      peer.channel?.flush();
       peer.channel?.close(ChannelErrorCode.noError, HOST_CLOSED);
       peer.linkState.complete();
       peer.attached.complete();
     }
+    this.#channels.endpoint.close();
     for (const byProtocol of this.#servers.values()) {
       for (const server of byProtocol.values()) server.close();
     }
@@ -352,6 +356,7 @@ export class Host {
         get session() {
           return peer.session;
         },
+        peerEid: Eid.fromPublicKey(key),
         linkState$: linkState.asObservable(),
         attached$: attached.asObservable(),
         inspect: this.#inspect,

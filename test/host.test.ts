@@ -256,6 +256,8 @@ describe('Host', () => {
     serverSide.reset$.subscribe((r) => resets.push(r.errorCode));
     serverSide.writeData(new Uint8Array(1_000_000));
     net.runFor(100);
+    const errors: Error[] = [];
+    stream.error$.subscribe((error) => errors.push(error));
     stream.shutdownRead(0x300);
     expect(() => stream.readData()).toThrow(StreamClosedError);
     stream.writeData(text(' and more'));
@@ -263,6 +265,18 @@ describe('Host', () => {
     // The server was told to stop: its sending is reset with our code; our writing still arrives.
     expect(resets).toEqual([0x300]);
     expect(received).toBe('first and more');
+    // The server's RESET that answers our STOP is what we asked for, not an error.
+    expect(errors).toEqual([]);
+  });
+
+  it('a stream knows the host at its other end, on both sides', async () => {
+    const { net, client, server, endpoints } = await hostPair();
+    const accepted = shout(server);
+    const stream = client.connect(server.eid, 'shout', 'v1', { endpoints });
+    stream.writeRecord(text('who'));
+    net.runFor(200);
+    expect(`${stream.peerEid}`).toBe(`${server.eid}`);
+    expect(`${accepted[0]?.peerEid}`).toBe(`${client.eid}`);
   });
 
   it('readyWrite$ fires once a write that filled the send buffer drains, however few acks it takes', async () => {

@@ -5,6 +5,7 @@ import type { LinkState } from '../channel/channel-core.js';
 import { InvalidParameterError, SssError, checkPositive } from '../net/errors.js';
 import { ServiceNotFoundError, StreamClosedError, StreamResetError } from './errors.js';
 import { decodeServiceReply, type ServiceRequest, ServiceStatus } from './service.js';
+import type { Eid } from '../crypto/eid.js';
 import type { StreamSession } from './stream-session.js';
 import {
   type ListenMode,
@@ -17,6 +18,8 @@ import {
 /** What a stream needs from the host it lives on. */
 export interface StreamContext {
   readonly session: StreamSession;
+  /** The host at the other end. */
+  readonly peerEid: Eid;
   /** The link state of the channel to the peer, current value first. */
   readonly linkState$: Observable<LinkState>;
   /** Whether a channel to the peer carries the streams now, current value first. */
@@ -104,6 +107,11 @@ export class Stream {
   /** @internal */
   get state(): StreamState {
     return this.#state;
+  }
+
+  /** The host at the other end (libsss `remote_host_id`): who opened a stream the peer opened. */
+  get peerEid(): Eid {
+    return this.#context.peerEid;
   }
 
   /** Data became readable (or the end of the stream). */
@@ -463,7 +471,8 @@ export class Stream {
         const asked = this.#rendezvous;
         if (by === 'peer' && asked !== undefined && errorCode === StreamErrorCode.serviceNotFound) {
           this.#error?.next(new ServiceNotFoundError(asked.service, asked.protocol));
-        } else if (by === 'peer') {
+        } else if (by === 'peer' && !this.#state.readClosed) {
+          // A reset of a direction we had stopped reading is the answer to our STOP, not news.
           this.#error?.next(this.#resetError());
         }
       },

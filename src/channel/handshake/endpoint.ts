@@ -126,6 +126,15 @@ export class HandshakeEndpoint {
     }
   }
 
+  /**
+   * Cancels every handshake under way (their outcome is `cancelled`) and ends half-open
+   * responder sessions, so that none of their timers sends on a socket about to close.
+   */
+  close(): void {
+    for (const initiator of [...this.#initiators.values()]) initiator.cancel();
+    this.responder.closeAll();
+  }
+
   /** Frees a channel id once the channel that used it is gone. */
   release(channelId: number): void {
     this.#inUse.delete(channelId);

@@ -259,6 +259,11 @@ export class HandshakeResponder {
     this.#open(ephemeralKeyOf(message), packet, reply, result);
   }
 
+  /** Ends every half-open session, so that no reply is resent once the socket is gone. */
+  closeAll(): void {
+    for (const { session } of [...this.#halfOpen.values()]) session.close();
+  }
+
   #decide(request: ConnectRequest): AcceptDecision {
     const decision = this.#options.accept?.(request) ?? { accept: true };
     if (decision.accept && (decision.response?.length ?? 0) > MAX_HANDSHAKE_DATA) {
