@@ -12,6 +12,9 @@
  *   is in what the kernel drops (`kernelRcvbufErrors`, counted machine-wide).
  *   `receiverCpuShare` and `senderCpuShare` are CPU seconds per wall second of each process:
  *   near 1, that side was CPU-bound (on a busy machine, also near the share the scheduler gave).
+ *   The sender's channel counts, over its whole life: `datagramsSent` and `bytesPerDatagram`
+ *   (near 65,507 when packets go full), `datagramsReceived` (the receiver's acknowledgements)
+ *   and `packetsLost`.
  * - Baselines, measured in the same run the same way (two processes, same chunks, counted at the
  *   receiver over the same window): `tcpMBps` (node:net) and `tlsMBps` (node:tls, TLS 1.3,
  *   default cipher choice; the fixed self-signed certificate of bench/lib/tls-cert.ts, verified by
@@ -274,7 +277,18 @@ async function sssSender(): Promise<void> {
   const finish = () => {
     if (stopped) return;
     stopped = true;
-    finishWith({ written, acknowledged, bytesToWrite: stream.bytesToWrite, firstAckMs, error });
+    const channel = host.channelTo(peerEid())?.core.stats;
+    finishWith({
+      written,
+      acknowledged,
+      bytesToWrite: stream.bytesToWrite,
+      firstAckMs,
+      error,
+      datagramsSent: channel?.packetsSent,
+      bytesSent: channel?.bytesSent,
+      datagramsReceived: channel?.packetsReceived,
+      packetsLost: channel?.packetsLost,
+    });
   };
   stream.error$.subscribe((e) => {
     error = e.message;
@@ -791,6 +805,10 @@ async function bulk(
           senderError: sent.error,
           firstAckMs: round(sent.firstAckMs as number, 1),
           bytesToWriteAtEnd: sent.bytesToWrite,
+          datagramsSent: sent.datagramsSent,
+          bytesPerDatagram: round((sent.bytesSent as number) / (sent.datagramsSent as number), 0),
+          datagramsReceived: sent.datagramsReceived,
+          packetsLost: sent.packetsLost,
         }
       : { cipher: (received.cipher as { standardName?: string } | undefined)?.standardName }),
   };

@@ -24,9 +24,10 @@ import {
 import type { Cursor } from './varint.js';
 import {
   MAX_PACKET_OVERHEAD,
-  openPacket,
   emptyTransportHeader,
+  openFrames,
   readHeader,
+  sealedLength,
   sealPacket,
   type TransportHeader,
 } from './packet-codec.js';
@@ -63,7 +64,11 @@ export interface FrameSource<T> {
   ): { end: number; token: T } | undefined;
   onAcked(token: T): void;
   onLost(token: T): void;
-  /** Decodes one of its frames, as {@link FrameVisitor.onExtension}. */
+  /**
+   * Decodes one of its frames, as {@link FrameVisitor.onExtension}. `payload` holds the frames of
+   * one packet in a buffer of their own, which the channel never changes or reuses: a source may
+   * keep views of it.
+   */
   onFrame(
     frameType: number,
     payload: Uint8Array,
@@ -267,6 +272,8 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
   #firstPacket: (() => void) | undefined;
   /** Something arrived since our last ACK frame. */
   #ackNeeded = false;
+  /** The datagram the last poll sealed into a buffer of its own, until pollDatagram takes it. */
+  #datagram: Uint8Array | undefined;
 
   constructor(options: ChannelCoreOptions<T, P>, now: number) {
     this.#options = options;
@@ -349,17 +356,17 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       return;
     }
     const key = this.keys.receiveKeyFor(header.keyPhase, pn, now);
-    const opened =
-      key === undefined
-        ? null
-        : openPacket(this.#options.suite, key, header, datagram, this.#replay.highest, this.#plain);
-    if (opened === null) {
+    // The frames in a buffer of their own: what the application does while they are decoded
+    // cannot touch them, and the native suite's output needs no copy.
+    const frames =
+      key === undefined ? null : openFrames(this.#options.suite, key, header, datagram, pn);
+    if (frames === null) {
       this.stats.authFailed++;
       return;
     }
     this.keys.onPacketOpened(header.keyPhase, pn, now);
     this.#noteKeyPhase();
-    if (!this.#replay.accept(opened.packetNumber)) {
+    if (!this.#replay.accept(pn)) {
       this.stats.replayed++;
       return;
     }
@@ -372,23 +379,22 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     entry.bytesReceived += datagram.length;
     this.#receivedOn = entry;
     this.#nonProbing = false;
-    const result = decodeFrames(this.#plain.subarray(0, opened.length), this.#visitor);
+    const result = decodeFrames(frames, this.#visitor);
     if (!result.ok) {
       this.#fail(result.errorCode, `undecodable frame at ${result.offset}`);
       return;
     }
+    // Closed while its frames were decoded, by the peer's CLOSE or by what their callbacks ran:
+    // the channel is over, and reports nothing more.
+    if (this.#closed) return;
     // Only the newest packet moves the channel, so that a late one from an old address cannot
     // drag it back (RFC 9000 §9.3).
-    if (
-      entry !== this.#paths.active &&
-      this.#nonProbing &&
-      opened.packetNumber === this.#replay.highest
-    ) {
+    if (entry !== this.#paths.active && this.#nonProbing && pn === this.#replay.highest) {
       this.#migrate(entry, now);
     }
-    this.#received.add(opened.packetNumber);
+    this.#received.add(pn);
     this.#ackNeeded = true;
-    this.#ackPolicy.onPacketReceived(opened.packetNumber, result.ackEliciting, now);
+    this.#ackPolicy.onPacketReceived(pn, result.ackEliciting, now);
     this.#updateLink(now);
   }
 
@@ -397,6 +403,23 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
    * its length, or 0 when nothing may or need be sent now.
    */
   poll(out: Uint8Array, now: number): number {
+    return this.#poll(out, now);
+  }
+
+  /**
+   * As {@link ChannelCore.poll}, but the datagram comes in a buffer of its own, of exactly its
+   * size, that the caller may give a socket to keep: sealed there directly, with no copy.
+   * Undefined when nothing may or need be sent now.
+   */
+  pollDatagram(now: number): Uint8Array | undefined {
+    if (this.#poll(undefined, now) === 0) return undefined;
+    const datagram = this.#datagram;
+    this.#datagram = undefined;
+    return datagram;
+  }
+
+  /** Seals the next datagram into `out`, or into a new buffer of its size when undefined. */
+  #poll(out: Uint8Array | undefined, now: number): number {
     if (this.#closed) return 0;
     this.#now = now;
     if (this.#closing !== undefined) return this.#sendClose(out);
@@ -426,7 +449,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
    * never make the peer move (RFC 9000 §9.1), and go outside the congestion window, like PTO
    * probes, because they are few and must get through on a path that is failing.
    */
-  #pollPathProbe(out: Uint8Array, now: number): number {
+  #pollPathProbe(out: Uint8Array | undefined, now: number): number {
     const response = this.#pathResponses[0];
     const entry = response?.entry ?? this.#paths.dueChallenge(now);
     if (entry === undefined) return 0;
@@ -468,10 +491,10 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
    * outside the congestion window: one at a time, and its loss is no sign of congestion
    * (RFC 8899 §4.4).
    */
-  #pollMtuProbe(out: Uint8Array, now: number): number {
+  #pollMtuProbe(out: Uint8Array | undefined, now: number): number {
     if (!this.#mayProbeMtu()) return 0;
     const size = this.#pmtu.probeSize(now);
-    if (size === undefined || size > out.length) return 0;
+    if (size === undefined || (out !== undefined && size > out.length)) return 0;
     let offset = writePingFrame(this.#plain, 0);
     offset = writePadding(this.#plain, offset, size - MAX_PACKET_OVERHEAD - offset);
     this.#pmtu.onProbeSent(size, now);
@@ -594,7 +617,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
   }
 
   #buildPacket(
-    out: Uint8Array,
+    out: Uint8Array | undefined,
     now: number,
     room: number,
     fill: boolean,
@@ -645,7 +668,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
   }
 
   #seal(
-    out: Uint8Array,
+    out: Uint8Array | undefined,
     length: number,
     now: number,
     ackEliciting: boolean,
@@ -655,19 +678,16 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     // An idle channel's stall clock starts when something is outstanding again, not at the
     // last acknowledgement, which may be long past.
     if (ackEliciting && this.recovery.ackElicitingInFlight === 0) this.#lastProgress = now;
-    const size = sealPacket(
-      this.#options.suite,
-      this.keys.sendKey,
-      {
-        channelId: this.#options.remoteChannelId,
-        packetNumber: pn,
-        largestAcked: this.recovery.largestAcked,
-        keyPhase: this.keys.sendPhase,
-      },
-      this.#plain.subarray(0, length),
-      out,
-      0,
-    );
+    const params = {
+      channelId: this.#options.remoteChannelId,
+      packetNumber: pn,
+      largestAcked: this.recovery.largestAcked,
+      keyPhase: this.keys.sendPhase,
+    };
+    const target = out ?? new Uint8Array(sealedLength(params, length));
+    const plaintext = this.#plain.subarray(0, length);
+    const size = sealPacket(this.#options.suite, this.keys.sendKey, params, plaintext, target, 0);
+    if (out === undefined) this.#datagram = target;
     this.keys.onPacketSent(pn, now);
     this.#noteKeyPhase();
     this.recovery.onPacketSent(pn, now, size, ackEliciting, ackEliciting, record);
@@ -682,12 +702,25 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     return size;
   }
 
-  #sendClose(out: Uint8Array): number {
+  #sendClose(out: Uint8Array | undefined): number {
     const closing = this.#closing as ChannelCloseReason;
     if (this.#closeSent) return 0;
     this.#closeSent = true;
     const reason = new TextEncoder().encode(closing.reason.slice(0, 256));
-    const end = writeCloseFrame(this.#plain, 0, closing.errorCode, reason);
+    // The last packet acknowledges what arrived, or a peer whose final bytes we read would
+    // never learn that they did.
+    let offset = 0;
+    if (this.#received.count > 0) {
+      const ranges = this.#received.ranges(64);
+      const acked = writeAckFrame(
+        this.#plain,
+        0,
+        ranges,
+        this.#ackPolicy.ackDelayMicros(this.#now),
+      );
+      if (acked !== NO_ROOM) offset = acked;
+    }
+    const end = writeCloseFrame(this.#plain, offset, closing.errorCode, reason);
     this.#destination = this.#paths.active;
     const size = this.#seal(out, end, this.#now, false, {
       source: undefined,

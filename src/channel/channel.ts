@@ -7,6 +7,7 @@ import {
   MAX_UDP_PAYLOAD_IPV6,
   type SocketAddress,
 } from '../net/datagram-socket.js';
+import { UdpSocket } from '../net/udp.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import type { Eid } from '../crypto/eid.js';
 import { type ChannelEvent, channelMachine } from '../machines/channel.machine.js';
@@ -90,9 +91,14 @@ export class Channel<T = never> {
   readonly #linkState: BehaviorSubject<LinkState>;
   readonly #closed: Promise<ChannelCloseReason>;
   readonly #clock: Clock;
-  readonly #scratch = new Uint8Array(MAX_UDP_PAYLOAD_IPV6);
   #timer: TimerHandle | undefined;
+  /** Where datagrams for a UDP socket are sealed, one after another; made at the first. */
+  #scratch: Uint8Array | undefined;
+  /** When {@link Channel.#timer} fires, ms on the clock. */
+  #timerAt = 0;
   #closeReason: ChannelCloseReason | undefined;
+  /** Inside {@link Channel.handle}: the core is decoding a packet. */
+  #receiving = false;
   #settle!: (reason: ChannelCloseReason) => void;
 
   constructor(options: ChannelOptions<T>) {
@@ -151,7 +157,12 @@ export class Channel<T = never> {
    * use).
    */
   handle(datagram: Uint8Array, from?: SocketAddress, socket?: DatagramSocket): void {
-    this.core.receive(datagram, this.#clock.now(), this.#pathOf(from, socket));
+    this.#receiving = true;
+    try {
+      this.core.receive(datagram, this.#clock.now(), this.#pathOf(from, socket));
+    } finally {
+      this.#receiving = false;
+    }
     this.flush();
   }
 
@@ -182,18 +193,41 @@ export class Channel<T = never> {
    */
   flush(): void {
     const now = this.#clock.now();
-    const scratch = this.#scratch;
     for (let sent = 0; ; sent++) {
       if (sent === FLUSH_BURST) return this.#armNow();
-      const length = this.core.poll(scratch, now);
-      if (length === 0) break;
-      const { socket, address } = this.core.destination;
-      if (socket.closed) break;
-      // A copy of exactly the datagram's size: the socket may keep it until it leaves, and
-      // path MTU probes need a buffer far larger than most datagrams.
-      socket.send(scratch.slice(0, length), address);
+      if (!this.#sendNext(now)) break;
     }
     this.#arm();
+  }
+
+  /**
+   * Sends the next datagram the core has; false when it has none, or its socket is closed. A
+   * socket may keep the buffer it is given until the datagram leaves, so each datagram gets one
+   * of its own size; but a UDP socket hands it to the system at once unless its send buffer is
+   * full, and so one scratch buffer serves them all, which spares allocating (and collecting)
+   * up to 64 KiB a datagram.
+   */
+  #sendNext(now: number): boolean {
+    const reuse = this.core.activePath.socket instanceof UdpSocket;
+    const scratch = reuse ? (this.#scratch ??= new Uint8Array(MAX_UDP_PAYLOAD_IPV6)) : undefined;
+    const datagram =
+      scratch === undefined
+        ? this.core.pollDatagram(now)
+        : scratch.subarray(0, this.core.poll(scratch, now));
+    if (datagram === undefined || datagram.length === 0) return false;
+    const { socket, address } = this.core.destination;
+    if (socket.closed) return false;
+    if (scratch === undefined) {
+      socket.send(datagram, address);
+    } else if (!(socket instanceof UdpSocket)) {
+      // A path probe to another kind of socket: it gets a copy of its own.
+      socket.send(datagram.slice(), address);
+    } else {
+      socket.send(datagram, address);
+      // Queued behind a full system buffer, the scratch is the socket's until the datagram leaves.
+      if (!socket.sendQueueEmpty) this.#scratch = undefined;
+    }
+    return true;
   }
 
   /** Closes the channel and tells the peer. */
@@ -201,11 +235,14 @@ export class Channel<T = never> {
     if (this.core.closed) return;
     this.actor.send({ type: 'CLOSING' });
     this.core.close(errorCode, reason);
-    this.flush();
+    // Closed from an observer of the packet being decoded: the CLOSE goes when it is done, so
+    // that it acknowledges that packet and does not overwrite the buffer it is read from.
+    if (!this.#receiving) this.flush();
   }
 
   #armNow(): void {
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timerAt = this.#clock.now();
     this.#timer = this.#clock.setTimer(0, () => {
       this.#timer = undefined;
       this.flush();
@@ -213,11 +250,19 @@ export class Channel<T = never> {
   }
 
   #arm(): void {
+    const deadline = this.core.deadline;
+    // A timer due no later than the deadline stays: firing early, it finds nothing due and arms
+    // again. Every datagram moves the deadline (the loss timer follows each acknowledgement), and
+    // setting a timer once a probe timeout instead of once a datagram saves a timer per datagram.
+    if (this.#timer !== undefined && this.#timerAt <= deadline && Number.isFinite(deadline)) {
+      return;
+    }
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
-    const deadline = this.core.deadline;
     if (!Number.isFinite(deadline)) return;
-    this.#timer = this.#clock.setTimer(Math.max(0, deadline - this.#clock.now()), () => {
+    const now = this.#clock.now();
+    this.#timerAt = Math.max(now, deadline);
+    this.#timer = this.#clock.setTimer(this.#timerAt - now, () => {
       this.#timer = undefined;
       this.core.onTimeout(this.#clock.now());
       this.flush();

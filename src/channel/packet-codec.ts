@@ -182,6 +182,36 @@ export function openPacket(
   return opened < 0 ? null : { packetNumber, length: opened };
 }
 
+/**
+ * As {@link openPacket} for a caller that has rebuilt the full packet number itself (to check it
+ * against its replay window first): the frames in a buffer the suite returns, of the frames'
+ * exact length, or null when authentication fails or the packet number is out of range. The
+ * native suite hands over its own output this way, with no copy.
+ */
+export function openFrames(
+  suite: CryptoSuite,
+  key: Uint8Array,
+  header: TransportHeader,
+  datagram: Uint8Array,
+  packetNumber: number,
+): Uint8Array | null {
+  if (packetNumber > MAX_PACKET_NUMBER) return null;
+  if (datagram.length - header.headerLength - AEAD_TAG_BYTES < 1) return null;
+  const ad = associatedData(datagram, 0, header.pnLength);
+  setNonce(packetNumber);
+  return suite.open(key, nonce, ad, datagram.subarray(header.headerLength));
+}
+
+/** The length of the packet {@link sealPacket} makes of `plaintextLength` bytes of frames. */
+export function sealedLength(params: PacketSealParams, plaintextLength: number): number {
+  return (
+    PN_OFFSET +
+    truncatedLength(params.packetNumber, params.largestAcked) +
+    plaintextLength +
+    AEAD_TAG_BYTES
+  );
+}
+
 function checkSealParams(params: PacketSealParams): void {
   const { channelId, keyPhase } = params;
   if (!Number.isInteger(channelId) || channelId < 1 || channelId > 0xffff_ffff) {

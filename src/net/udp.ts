@@ -84,6 +84,7 @@ export class UdpSocket implements DatagramSocket {
       ipv6Only: options.ipv6Only ?? false,
       recvBufferSize: options.recvBufferSize,
       sendBufferSize: options.sendBufferSize,
+      lookup: literalLookup,
     });
     await listen(socket, host, port);
     return new UdpSocket(socket, family === 6);
@@ -110,6 +111,16 @@ export class UdpSocket implements DatagramSocket {
   /** Kernel send buffer size in bytes, as granted. */
   get sendBufferSize(): number {
     return this.#socket.getSendBufferSize();
+  }
+
+  /**
+   * True when every datagram given to {@link UdpSocket.send} has gone to the system, so that the
+   * buffers they came in are the callers' again: `send` hands a datagram over within the call
+   * unless the system's send buffer is full, and then it waits in the socket's queue, which holds
+   * on to its buffer until it leaves.
+   */
+  get sendQueueEmpty(): boolean {
+    return this.#socket.getSendQueueCount() === 0;
   }
 
   /** A snapshot of the socket's counters. */
@@ -167,6 +178,19 @@ export class UdpSocket implements DatagramSocket {
     this.#stats.socketErrors++;
     this.lastError = error;
   };
+}
+
+/**
+ * The socket's address lookup. Every address it sees is an IP literal (`bind` and `send` check),
+ * which needs no lookup; node:dgram's default, `dns.lookup`, answers one only on the next tick,
+ * deferring every send. Answered at once, a datagram is handed to the kernel within `send`.
+ */
+function literalLookup(
+  address: string,
+  _options: unknown,
+  callback: (error: null, address: string, family: number) => void,
+): void {
+  callback(null, address, isIP(address));
 }
 
 function listen(socket: Socket, host: string, port: number): Promise<void> {

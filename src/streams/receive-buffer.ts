@@ -5,6 +5,10 @@ const DEFAULT_WINDOW = 256 * 1024;
 const MAX_WINDOW = 2 ** 30;
 const DEFAULT_MAX_OUT_OF_ORDER_RANGES = 1024;
 const BITS_PER_WORD = 32;
+// Zero-length typed arrays live outside V8's heap and cost as much to make as a large one: every
+// buffer's storage is one of these, shared, until its first byte (none can be written to them).
+const NO_BYTES = new Uint8Array(0);
+const NO_WORDS = new Uint32Array(0);
 
 /**
  * What {@link ReceiveBuffer.receive} did with a segment.
@@ -77,8 +81,8 @@ export class ReceiveBuffer {
   #window: number;
   // Stream offset `o` is stored at index `o - #base` of #bytes, and its record-end bit at bit
   // `o - #base` of #recordEnds. #base is a multiple of 32 so that bitmap words move whole.
-  #bytes = new Uint8Array(0);
-  #recordEnds = new Uint32Array(0);
+  #bytes = NO_BYTES;
+  #recordEnds = NO_WORDS;
   #base = 0;
   // Received, unconsumed bytes: ranges [#starts[k], #ends[k]), ascending, disjoint and never
   // adjacent. The first starts at #consumed when bytes are readable.
@@ -89,6 +93,12 @@ export class ReceiveBuffer {
   // Record-end bits on readable bytes, [#consumed, readable end): the complete records, kept up
   // to date as bytes become readable and records are consumed, so that pendingRecords is O(1).
   #completeRecords = 0;
+  // Record-end bits at or beyond the readable end: a stream of bytes without records has none,
+  // and its reads and receives then skip the bitmap.
+  #recordEndsAhead = 0;
+  // The bytes `[#consumed, #consumed + length)`, the one range held, when they are kept as they
+  // arrived (see `owned` in receive) rather than in #bytes.
+  #direct: Uint8Array | undefined;
   #emptyFirstRecord: 'absent' | 'pending' | 'read' = 'absent';
   #finalSize: number | undefined;
   // The highest end of a segment with bytes or a record end: a FIN below it is a contradiction.
@@ -114,7 +124,10 @@ export class ReceiveBuffer {
   /**
    * Takes in one segment: `data` at stream offset `offset`; `recordEnd` when a record ends at
    * `offset + data.length`; `fin` when the stream's final size is `offset + data.length`. The
-   * bytes kept are copied, so `data` may be a view into a packet buffer that is reused at once.
+   * bytes kept are copied, so `data` may be a view into a packet buffer that is reused at once;
+   * unless `owned`, which promises that nobody changes `data` afterwards: then the bytes of a
+   * segment that arrives in order into an empty buffer (the usual case of a reader that keeps up)
+   * are kept as they are, and a read hands out a view of them, with no copy in and none out.
    *
    * Checks come before any change, so a segment refused as `flow-control` or `final-size` changes
    * nothing; flow control is checked first.
@@ -122,7 +135,13 @@ export class ReceiveBuffer {
    * @throws {InvalidParameterError} when `offset` is not a non-negative integer: a decoder's
    *   bug, since a varint cannot be anything else.
    */
-  receive(offset: number, data: Uint8Array, recordEnd: boolean, fin: boolean): ReceiveOutcome {
+  receive(
+    offset: number,
+    data: Uint8Array,
+    recordEnd: boolean,
+    fin: boolean,
+    owned = false,
+  ): ReceiveOutcome {
     if (!Number.isInteger(offset) || offset < 0) {
       throw new InvalidParameterError('offset', `must be a non-negative integer, got ${offset}`);
     }
@@ -136,6 +155,8 @@ export class ReceiveBuffer {
     ) {
       return 'final-size';
     }
+    if (this.#direct !== undefined) this.#copyDirect();
+    if (owned && this.#takesDirect(offset, data, recordEnd || fin)) return 'ok';
     const from = Math.max(offset, this.#consumed);
     let changed = false;
     if (from < end) {
@@ -177,7 +198,8 @@ export class ReceiveBuffer {
    * data across a record boundary. A record whose last byte this returns is consumed, so a
    * following {@link ReceiveBuffer.readRecord} starts at the next record. An empty record at the
    * read position holds no bytes and is passed over, so that a reader of bytes only still
-   * reaches {@link ReceiveBuffer.atEnd}. Returns an empty array when no byte is readable.
+   * reaches {@link ReceiveBuffer.atEnd}. Returns an empty array when no byte is readable. The
+   * bytes may be a view of a larger buffer: of a segment that was kept as it came (see `owned`).
    *
    * @throws {InvalidParameterError} when `max` is not a non-negative integer.
    */
@@ -186,7 +208,7 @@ export class ReceiveBuffer {
     if (this.#emptyFirstRecord === 'pending') this.#emptyFirstRecord = 'read';
     const readable = Math.min(limit, this.available);
     if (readable === 0) return new Uint8Array(0);
-    const last = this.#firstRecordEnd(this.#consumed + readable);
+    const last = this.#completeRecords === 0 ? -1 : this.#firstRecordEnd(this.#consumed + readable);
     const size = last === -1 ? readable : last + 1 - this.#consumed;
     return this.#take(size, size);
   }
@@ -211,8 +233,8 @@ export class ReceiveBuffer {
       this.#emptyFirstRecord = 'read';
       return new Uint8Array(0);
     }
+    if (this.#completeRecords === 0) return undefined;
     const last = this.#firstRecordEnd(this.#readableEnd);
-    if (last === -1) return undefined;
     const size = last + 1 - this.#consumed;
     return this.#take(size, Math.min(size, limit));
   }
@@ -326,24 +348,61 @@ export class ReceiveBuffer {
       at = Math.max(at, this.#ends[k] as number);
     }
     if (at < end) {
-      this.#bytes.set(data.subarray(at - offset, end - offset), at - this.#base);
+      const whole = at === offset && end === offset + data.length;
+      this.#bytes.set(whole ? data : data.subarray(at - offset, end - offset), at - this.#base);
       added += end - at;
     }
     if (added === 0) return false;
     const start = first < after ? Math.min(from, this.#starts[first] as number) : from;
     const stop = first < after ? Math.max(end, this.#ends[after - 1] as number) : end;
-    this.#starts.splice(first, after - first, start);
-    this.#ends.splice(first, after - first, stop);
+    // The usual cases, a segment extending one range or starting the last: no splice, which
+    // would allocate.
+    if (after - first === 1) {
+      this.#starts[first] = start;
+      this.#ends[first] = stop;
+    } else if (after === first && first === this.#starts.length) {
+      this.#starts.push(start);
+      this.#ends.push(stop);
+    } else {
+      this.#starts.splice(first, after - first, start);
+      this.#ends.splice(first, after - first, stop);
+    }
     this.#buffered += added;
     const readableAfter = this.#readableEnd;
-    if (readableAfter > readableBefore) {
-      this.#completeRecords += countBits(
+    if (readableAfter > readableBefore && this.#recordEndsAhead > 0) {
+      const ended = countBits(
         this.#recordEnds,
         readableBefore - this.#base,
         readableAfter - this.#base,
       );
+      this.#completeRecords += ended;
+      this.#recordEndsAhead -= ended;
     }
     return true;
+  }
+
+  /**
+   * Keeps `data` itself when it is the next byte on and nothing else is held: no byte, no record
+   * end ahead; with a record end or the FIN of its own it goes the usual way.
+   */
+  #takesDirect(offset: number, data: Uint8Array, marks: boolean): boolean {
+    if (marks || data.length === 0 || offset !== this.#consumed) return false;
+    if (this.#starts.length > 0 || this.#recordEndsAhead > 0) return false;
+    const end = offset + data.length;
+    this.#direct = data;
+    this.#starts.push(offset);
+    this.#ends.push(end);
+    this.#buffered += data.length;
+    this.#highest = Math.max(this.#highest, end);
+    return true;
+  }
+
+  /** Moves the bytes held as they came into storage, before anything else is done to it. */
+  #copyDirect(): void {
+    const direct = this.#direct as Uint8Array;
+    this.#direct = undefined;
+    this.#reserve(this.#consumed + direct.length);
+    this.#bytes.set(direct, this.#consumed - this.#base);
   }
 
   /** Records that a record ends at `end`; returns whether that was new. */
@@ -362,6 +421,7 @@ export class ReceiveBuffer {
     if (hasBit(this.#recordEnds, index)) return false;
     setBit(this.#recordEnds, index);
     if (last < this.#readableEnd) this.#completeRecords++;
+    else this.#recordEndsAhead++;
     return true;
   }
 
@@ -373,8 +433,15 @@ export class ReceiveBuffer {
 
   /** Consumes `size` readable bytes, none but the last ending a record; returns the first `keep`. */
   #take(size: number, keep: number): Uint8Array {
-    const index = this.#consumed - this.#base;
-    const out = this.#bytes.slice(index, index + keep);
+    const direct = this.#direct;
+    let out: Uint8Array;
+    if (direct === undefined) {
+      const index = this.#consumed - this.#base;
+      out = this.#bytes.slice(index, index + keep);
+    } else {
+      out = keep === direct.length ? direct : direct.subarray(0, keep);
+      this.#direct = size === direct.length ? undefined : direct.subarray(size);
+    }
     this.#consumed += size;
     this.#buffered -= size;
     if (this.#consumed === this.#ends[0]) {
@@ -408,9 +475,12 @@ export class ReceiveBuffer {
     } else {
       const size = Math.ceil((2 * span) / BITS_PER_WORD) * BITS_PER_WORD;
       const bytes = new Uint8Array(size);
-      bytes.set(this.#bytes.subarray(shift, dataEnd));
       const recordEnds = new Uint32Array(size / BITS_PER_WORD);
-      recordEnds.set(this.#recordEnds.subarray(shift / BITS_PER_WORD));
+      // A stream's first storage has nothing to carry over, and views of nothing cost as much.
+      if (this.#bytes.length > 0) {
+        bytes.set(this.#bytes.subarray(shift, dataEnd));
+        recordEnds.set(this.#recordEnds.subarray(shift / BITS_PER_WORD));
+      }
       this.#bytes = bytes;
       this.#recordEnds = recordEnds;
     }

@@ -2,9 +2,12 @@ import { InvalidParameterError, checkPositive } from '../net/errors.js';
 import { StreamClosedError } from './errors.js';
 
 const DEFAULT_HIGH_WATER_MARK = 1 << 20;
-const DEFAULT_CHUNK_SIZE = 64 * 1024;
-// Chunks start this small so that an idle stream holding a short message costs little memory.
-const MIN_CHUNK_SIZE = 1024;
+// Four 64 KiB datagrams' worth: a segment of a bulk stream spans two chunks, and is copied, once
+// in four rather than nearly always.
+const DEFAULT_CHUNK_SIZE = 256 * 1024;
+// Later chunks are at least this large, so that a chatty stream does not hold many tiny ones;
+// V8 keeps typed arrays up to 64 bytes in its heap, where they cost a tenth of one outside it.
+const MIN_CHUNK_SIZE = 64;
 const NO_DATA = new Uint8Array(0);
 
 /**
@@ -22,8 +25,9 @@ export interface Segment {
   /** Stream offset of the first byte of `data` (for a zero-length segment, of its markers). */
   readonly offset: number;
   /**
-   * The bytes, a view of the buffer's storage: do not modify it. It stays valid after later calls,
-   * but holding it keeps that storage alive.
+   * The bytes, a view of the buffer's storage, or of a copy when they span two pieces of it: do
+   * not modify it. Copy what you keep before the next {@link SendBuffer.nextSegment}: the copy is
+   * reused then, and the storage once the bytes are acknowledged.
    */
   readonly data: Uint8Array;
   /**
@@ -46,7 +50,7 @@ export interface SendBufferOptions {
   highWaterMark?: number;
   /**
    * Largest piece of storage, in bytes: memory is allocated and released in pieces of at most this
-   * size. Default 64 KiB; tests use small values to exercise the seams.
+   * size. Default 256 KiB; tests use small values to exercise the seams.
    */
   chunkSize?: number;
 }
@@ -100,7 +104,16 @@ class RangeSet {
       low = Math.min(low, rangeLo);
       high = Math.max(high, rangeHi);
     }
-    b.splice(i, j - i, low, high);
+    // Growing one range, or adding one at the end, is the usual case (an acknowledgement
+    // extends the prefix): no splice, which would allocate.
+    if (j - i === 2) {
+      b[i] = low;
+      b[i + 1] = high;
+    } else if (j === i && i === b.length) {
+      b.push(low, high);
+    } else {
+      b.splice(i, j - i, low, high);
+    }
     return hi - lo - held;
   }
 
@@ -211,6 +224,14 @@ export class SendBuffer {
   readonly #highWaterMark: number;
   readonly #chunkSize: number;
   readonly #chunks = new Fifo<Chunk>();
+  /**
+   * A full-size chunk the acknowledged prefix passed, kept for the next one while data is held:
+   * a bulk stream then recycles its storage instead of allocating (and collecting) it chunk by
+   * chunk. An idle stream, everything acknowledged, keeps none.
+   */
+  #spare: Uint8Array | undefined;
+  /** Where bytes spanning two chunks are copied, reused from segment to segment. */
+  #spanCopy: Uint8Array | undefined;
   // Offsets of the markers not yet forgotten; the first is marker number #marksForgotten.
   readonly #marks = new Fifo<number>();
   #marksForgotten = 0;
@@ -268,6 +289,17 @@ export class SendBuffer {
   /** One past the highest byte offset ever sent; flow control reports "blocked" at this offset. */
   get sentOffset(): number {
     return this.#sent;
+  }
+
+  /**
+   * Bytes written and never sent, when they are all that waits: nothing lost waits to be resent
+   * and no record end or FIN waits to be sent; -1 otherwise. A sender may hold such a tail back
+   * to fill a packet with it later, where a marker or a loss must go at once.
+   */
+  get unsentTail(): number {
+    if (!this.#lostBytes.isEmpty || !this.#lostMarks.isEmpty) return -1;
+    if (this.#nextMark < this.#markCount) return -1;
+    return this.#writeOffset - this.#sent;
   }
 
   /** True when the stream is finished and every byte, record end and the FIN is acknowledged. */
@@ -458,14 +490,19 @@ export class SendBuffer {
     if (!this.#ackedMarks.has(mark)) this.#lostMarks.add(mark, mark + 1);
   }
 
-  /** The bytes `[from, to)`: a view of one chunk, or a copy when they span two or more. */
+  /** The bytes `[from, to)`: a view of one chunk, or of a copy when they span two or more. */
   #view(from: number, to: number): Uint8Array {
-    let i = this.#chunks.countWhile((chunk) => chunk.base <= from) - 1;
+    let i = this.#chunks.length === 1 ? 0 : this.#chunks.countWhile((c) => c.base <= from) - 1;
     let chunk = this.#chunks.at(i);
     if (to <= chunk.base + chunk.bytes.length) {
+      // The whole chunk as it is: a view of an array kept in V8's heap would first move it out.
+      if (from === chunk.base && to === chunk.base + chunk.bytes.length) return chunk.bytes;
       return chunk.bytes.subarray(from - chunk.base, to - chunk.base);
     }
-    const copy = new Uint8Array(to - from);
+    if (this.#spanCopy === undefined || this.#spanCopy.length < to - from) {
+      this.#spanCopy = new Uint8Array(to - from);
+    }
+    const copy = this.#spanCopy.subarray(0, to - from);
     for (let at = from; at < to; chunk = this.#chunks.at(++i)) {
       const piece = chunk.bytes.subarray(
         at - chunk.base,
@@ -479,8 +516,17 @@ export class SendBuffer {
 
   #newChunk(wanted: number): Chunk {
     // Sized by what is already held: a bulk stream gets few large chunks, a chatty one small ones.
-    const size = Math.min(this.#chunkSize, Math.max(MIN_CHUNK_SIZE, wanted, this.buffered));
-    const chunk = { base: this.#writeOffset, bytes: new Uint8Array(size) };
+    // A short message alone gets a chunk of its size: an idle stream holding it costs little, and
+    // its segment is the whole chunk, not a view (which would move an array out of V8's heap).
+    const size = Math.min(
+      this.#chunkSize,
+      this.#chunks.length === 0 ? wanted : Math.max(MIN_CHUNK_SIZE, wanted, this.buffered),
+    );
+    const spare = this.#spare;
+    this.#spare = undefined;
+    // Every byte of a chunk is written before it is read, so old contents never show.
+    const bytes = spare !== undefined && size === spare.length ? spare : new Uint8Array(size);
+    const chunk = { base: this.#writeOffset, bytes };
     this.#chunks.push(chunk);
     return chunk;
   }
@@ -492,6 +538,11 @@ export class SendBuffer {
       const chunk = this.#chunks.at(0);
       if (Math.min(chunk.base + chunk.bytes.length, this.#writeOffset) > acked) break;
       this.#chunks.shift();
+      if (chunk.bytes.length === this.#chunkSize) this.#spare = chunk.bytes;
+    }
+    if (this.buffered === 0) {
+      this.#spare = undefined;
+      this.#spanCopy = undefined;
     }
     const ackedMarks = this.#ackedMarks.prefix;
     while (

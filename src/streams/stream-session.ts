@@ -552,6 +552,7 @@ export class StreamSession implements FrameSource<StreamToken> {
     const room = out.length - offset;
     const overhead = streamFrameOverhead(stream.id, stream.send.writeOffset, room, parent);
     if (room <= overhead) return offset;
+    if (this.#holdsTail(stream, out.length - overhead)) return offset;
     const segment = stream.send.nextSegment(room - overhead, stream.sendLimit);
     if (segment === undefined) return this.#writeOpenProbe(stream, out, offset, token, parent);
     // This frame opens the stream as well as a probe would.
@@ -575,6 +576,24 @@ export class StreamSession implements FrameSource<StreamToken> {
       endedRecord: segment.recordEnd ? segment.record : undefined,
     });
     return end;
+  }
+
+  /**
+   * Whether the stream's next bytes, new ones short of a packet (`fullSegment` bytes), wait for
+   * more, as Nagle's algorithm has them wait (RFC 896): while two packets' worth of the stream
+   * are unacknowledged, the acknowledgements will soon let the application write more. A sender
+   * that writes as acknowledgements free its buffer (64 KiB written, 65,465 bytes to a packet)
+   * otherwise follows each full packet with one of a few dozen bytes, doubling the packets that
+   * carry its data and the acknowledgements they draw. A record end, the FIN, a retransmission,
+   * bytes held up by flow control and a stream with little in flight go at once; the tail goes
+   * as soon as more is written or the acknowledgements catch up.
+   */
+  #holdsTail(stream: StreamState, fullSegment: number): boolean {
+    const send = stream.send;
+    const tail = send.unsentTail;
+    if (tail <= 0 || tail >= fullSegment || send.writeOffset > stream.sendLimit) return false;
+    const inFlight = send.sentOffset - send.writeOffset + send.unacknowledged;
+    return inFlight >= 2 * fullSegment;
   }
 
   /** An empty opening frame, if one is due: it creates the stream at the peer, and no more. */
@@ -667,11 +686,13 @@ export class StreamSession implements FrameSource<StreamToken> {
       if (stream === undefined) return;
     }
     if (stream.readClosed || stream.peerResetCode !== undefined) return;
+    // The frames are the packet's own, never changed afterwards (see FrameSource.onFrame).
     const outcome = stream.receive.receive(
       offset,
       data,
       (flags & StreamFlag.record) !== 0,
       (flags & StreamFlag.fin) !== 0,
+      true,
     );
     if (outcome === 'flow-control' || outcome === 'final-size') {
       this.stats.flowViolations++;

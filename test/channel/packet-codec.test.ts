@@ -9,7 +9,7 @@ import { parameterOf } from '../net/fixtures.js';
 import { createNativeSuite } from '../../src/crypto/native-suite.js';
 import { createNobleSuite } from '../../src/crypto/noble-suite.js';
 import { AEAD_TAG_BYTES, type CryptoSuite } from '../../src/crypto/suite.js';
-import { NO_PACKET } from '../../src/channel/packet-number.js';
+import { decodePacketNumber, NO_PACKET } from '../../src/channel/packet-number.js';
 import {
   isTransportPacketType,
   MAX_HEADER_BYTES,
@@ -17,9 +17,11 @@ import {
   MAX_PACKET_OVERHEAD,
   MIN_HEADER_BYTES,
   MIN_PACKET_BYTES,
+  openFrames,
   openPacket,
   packetOverhead,
   readHeader,
+  sealedLength,
   sealPacket,
   type KeyPhase,
   type PacketSealParams,
@@ -163,6 +165,35 @@ describe('transport packets', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('property: sealedLength is the length sealPacket gives; openFrames opens what openPacket does, in a buffer of the frames alone', () => {
+    fc.assert(
+      fc.property(sealParams, plaintextArb, fc.nat(), (p, plaintext, pick) => {
+        const suite = suites[pick % suites.length] as CryptoSuite;
+        const packet = seal(suite, p, plaintext);
+        expect(sealedLength(p, plaintext.length)).toBe(packet.length);
+        const header = readHeader(packet) as TransportHeader;
+        const largest = Math.max(p.largestAcked, NO_PACKET);
+        const pn = decodePacketNumber(largest, header.truncatedPn, header.pnLength);
+        const frames = openFrames(suite, KEY, header, packet, pn);
+        expect(toHex(frames ?? new Uint8Array(0))).toBe(toHex(plaintext));
+        expect(frames?.byteLength).toBe(plaintext.length);
+        expect(openFrames(suite, OTHER_KEY, header, packet, pn)).toBeNull();
+        expect(openFrames(suite, KEY, header, packet, pn + 1)).toBeNull();
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('openFrames drops a packet number beyond 2^53 - 1 and a datagram without a frame byte', () => {
+    const suite = suites[0] as CryptoSuite;
+    const packet = seal(suite, params, hex('01'));
+    const header = readHeader(packet) as TransportHeader;
+    expect(openFrames(suite, KEY, header, packet, 1000)).not.toBeNull();
+    expect(openFrames(suite, KEY, header, packet, 2 ** 53)).toBeNull();
+    const short = { ...header, headerLength: packet.length - AEAD_TAG_BYTES };
+    expect(openFrames(suite, KEY, short, packet, 1000)).toBeNull();
   });
 
   it('property: the native and noble suites produce and open the same bytes', () => {

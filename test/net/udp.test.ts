@@ -112,6 +112,19 @@ describe.each([
     expect(a.stats.datagramsSent).toBe(0);
   });
 
+  it('hands a datagram to the system within send: one sent just before close still leaves', async () => {
+    const a = await UdpSocket.bind({ host });
+    const b = await bind({ host });
+    const arrivals = receive(b, 1);
+    a.send(pattern(300, 3), b.localAddress);
+    // Nothing waits in the socket's queue: the caller's buffer is its own again.
+    expect(a.sendQueueEmpty).toBe(true);
+    const closing = a.close();
+    const [arrival] = await arrivals;
+    expect(arrival?.data).toEqual(pattern(300, 3));
+    await closing;
+  });
+
   it('delivers 200 datagrams sent back to back, each intact', async () => {
     const a = await bind({ host });
     const b = await bind({ host, recvBufferSize: 1 << 20 });

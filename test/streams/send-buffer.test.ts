@@ -680,6 +680,30 @@ describe('SendBuffer segments', () => {
     expect(buffer.hasPending(Infinity)).toBe(false);
   });
 
+  it('a bulk stream reuses the storage of a chunk once it is acknowledged, for the bytes written next', () => {
+    const buffer = new SendBuffer({ chunkSize: 8 });
+    buffer.write(filled(16));
+    const first = buffer.nextSegment(8, Infinity) as Segment;
+    const storage = first.data.buffer;
+    expect(buffer.onAcked(0, 8, false)).toBe(8);
+    buffer.write(filled(8, 16));
+    expect(buffer.nextSegment(8, Infinity)?.offset).toBe(8);
+    const third = buffer.nextSegment(8, Infinity) as Segment;
+    expect(third.offset).toBe(16);
+    expect(third.data.buffer).toBe(storage);
+    expect([...third.data]).toEqual([...filled(8, 16)]);
+    expect(buffer.chunkCount).toBe(2);
+  });
+
+  it('a short message alone is a chunk of its own size, handed out whole', () => {
+    const buffer = new SendBuffer();
+    const message = filled(32);
+    buffer.write(message);
+    const segment = buffer.nextSegment(1000, Infinity) as Segment;
+    expect([...segment.data]).toEqual([...message]);
+    expect(segment.data.buffer.byteLength).toBe(32);
+  });
+
   it('a segment within one chunk is a view of it; one spanning chunks is a copy, intact', () => {
     const buffer = new SendBuffer({ chunkSize: 8 });
     buffer.write(filled(20));
