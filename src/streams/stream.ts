@@ -213,7 +213,8 @@ export class Stream {
 
   /**
    * Reads up to `max` bytes, never past a record end. Returns an empty array when nothing is
-   * ready. @throws StreamResetError after a reset.
+   * ready. The result may be a view of a larger buffer (mind `byteOffset`); it is the caller's
+   * and is not reused. @throws StreamResetError after a reset.
    */
   readData(max?: number): Uint8Array {
     this.#checkReadable();
