@@ -7,7 +7,6 @@
 import { Subscription } from 'rxjs';
 import { StreamClosedError, StreamResetError } from '../streams/errors.js';
 import type { Stream } from '../streams/stream.js';
-import { StreamErrorCode } from '../streams/stream-state.js';
 import { TransferError } from './errors.js';
 
 export class StreamIo {
@@ -19,8 +18,6 @@ export class StreamIo {
   readonly #dependents = new Set<StreamIo>();
   #parent: StreamIo | undefined;
   #collected = false;
-  /** We stopped reading: the peer's reset of its direction, in answer, ends nothing of ours. */
-  #readStopped = false;
   #waiters: (() => void)[] = [];
 
   constructor(stream: Stream) {
@@ -40,7 +37,7 @@ export class StreamIo {
     this.#subscription.add(stream.bytesWritten$.subscribe(wake));
     this.#subscription.add(
       stream.error$.subscribe((error) => {
-        if (!this.#leftWhenDone(error) && !this.#answersStop(error)) this.fail(error);
+        this.fail(error);
       }),
     );
     this.#subscription.add(
@@ -136,8 +133,7 @@ export class StreamIo {
 
   /**
    * Waits until both directions have ended and the stream is collected: the peer has our FIN
-   * and we have read its, or the peer closed its host once it had all it wanted (see
-   * {@link StreamIo.#leftWhenDone}).
+   * and we have read its.
    */
   async finished(): Promise<void> {
     while (!this.#collected) await this.#next('finish');
@@ -148,7 +144,6 @@ export class StreamIo {
    * sending direction goes on.
    */
   stopReading(): void {
-    this.#readStopped = true;
     this.stream.shutdownRead();
   }
 
@@ -156,31 +151,6 @@ export class StreamIo {
   dispose(): void {
     this.#subscription.unsubscribe();
     if (this.#parent !== undefined) this.#parent.#dependents.delete(this);
-  }
-
-  /**
-   * Whether `error` is the peer closing its host in good order after we read its FIN: the way a
-   * peer leaves once it has all it wanted. Our last bytes and FIN may be unacknowledged then (a
-   * channel's CLOSE carries no acknowledgement), but a peer that gave up before the end would
-   * have reset the stream (every command here does) rather than leave it. The stream is then
-   * over, not failed.
-   */
-  #leftWhenDone(error: Error): boolean {
-    return (
-      error instanceof StreamResetError &&
-      error.by === 'peer' &&
-      error.errorCode === StreamErrorCode.peerClosed &&
-      this.stream.atEnd
-    );
-  }
-
-  /**
-   * Whether `error` is the peer resetting its sending direction after we asked it to stop: the
-   * answer to our STOP. A peer that abandons the whole stream stops ours too (a STOP of its
-   * own), and that fails our writes.
-   */
-  #answersStop(error: Error): boolean {
-    return this.#readStopped && error instanceof StreamResetError && error.by === 'peer';
   }
 
   #check(): void {
