@@ -4,7 +4,7 @@
  * SHA-256 are verified and it is flushed to disk; on any failure the temporary file is removed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, link, lstat, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, link, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SssError } from '../net/errors.js';
 import { StreamResetError } from '../streams/errors.js';
@@ -21,6 +21,7 @@ import {
   sanitizeFileName,
 } from './file-transfer.js';
 import { StreamIo } from './stream-io.js';
+import { pathExists } from './path-exists.js';
 
 export interface ReceiveFilesOptions {
   /** The directory files are received into. */
@@ -116,7 +117,7 @@ async function receiveFile(
     }
     options.busy.add(target);
     claimed = target;
-    if (!options.force && (await exists(target))) throw existsError(name, options.dir);
+    if (!options.force && (await pathExists(target))) throw existsError(name, options.dir);
     temp = await PartialFile.create(options.dir, name);
     const sha256 = await copy(io, temp.handle, header.size, options.onProgress);
     const trailer = await io.readRecord(MAX_RECORD_BYTES);
@@ -242,7 +243,7 @@ class PartialFile {
         throw error;
       }
       // No hard links here: check, then rename (another process could slip in between).
-      if (await exists(target)) throw taken();
+      if (await pathExists(target)) throw taken();
       return rename(this.path, target);
     }
     await rm(this.path, { force: true });
@@ -263,14 +264,4 @@ class PartialFile {
 
 function existsError(name: string, dir: string): TransferError {
   return new TransferError(`${name} exists in ${dir} (receive --force replaces files)`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return false;
-    throw error;
-  }
 }

@@ -1,4 +1,3 @@
-import { lstat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Identity } from '../crypto/identity.js';
 import { loadOrCreateIdentity, saveIdentity } from '../crypto/identity-file.js';
@@ -6,6 +5,7 @@ import { createNativeSuite } from '../crypto/native-suite.js';
 import { UsageError } from './args.js';
 import type { Command } from './command.js';
 import { DEFAULT_IDENTITY_FILE } from './identity-option.js';
+import { pathExists } from './path-exists.js';
 
 const USAGE = `usage: sss keygen [--out FILE] [--force] [--json]
 
@@ -15,17 +15,6 @@ Creates a new identity (an X25519 key pair) and saves it to FILE, readable by it
   --out FILE          where to save the identity (default ${DEFAULT_IDENTITY_FILE})
   --force             replace an existing file (its identity is lost)
   --json              print {"eid", "file"} as one JSON object`;
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    // lstat: a dangling symbolic link is something in the way too.
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return false;
-    throw error;
-  }
-}
 
 async function run(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
@@ -48,7 +37,7 @@ async function run(args: readonly string[]): Promise<number> {
     identity = Identity.generate(suite);
     await saveIdentity(file, identity);
   } else {
-    if (await exists(file)) {
+    if (await pathExists(file)) {
       throw new UsageError(`${file} exists; use --force to replace it, or --out another file`);
     }
     // Creates the file only if the path is still free when it is linked into place.
