@@ -89,7 +89,7 @@ export class StreamState {
   readonly local: boolean;
   readonly send: SendBuffer;
   readonly receive: ReceiveBuffer;
-  readonly datagrams = new DatagramReassembly();
+  #datagrams: DatagramReassembly | undefined;
   events: StreamEvents;
   priority: number;
   listenMode: ListenMode = 'none';
@@ -209,6 +209,12 @@ export class StreamState {
       receive.windowUpdateDue ||
       (this.receivedEnd >= this.advertisedLimit && receive.maxOffset > this.advertisedLimit)
     );
+  }
+
+  /** Reassembly of the peer's fragmented datagrams, made at the first fragment: most streams never see one. */
+  get datagrams(): DatagramReassembly {
+    this.#datagrams ??= new DatagramReassembly();
+    return this.#datagrams;
   }
 
   /**
