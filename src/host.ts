@@ -393,6 +393,8 @@ export class Host {
     if (first === undefined) return;
     peer.dialing = true;
     peer.dialStartedAt = this.#clock.now();
+    // The streams have had no channel since now at the latest: the give-up clock runs.
+    peer.lostSince ??= peer.dialStartedAt;
     this.#channels.open(peer.key, first, { peerEndpoints: rest }, (outcome) => {
       peer.dialing = false;
       if (outcome instanceof ConnectError) return this.#dialFailed(peer, outcome);

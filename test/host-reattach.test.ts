@@ -153,6 +153,14 @@ describe('Host: streams across channels', () => {
     // Dials go on for the 30 s, then the one under way times out (at most 10 s more).
     expect(failedAfter).toBeGreaterThanOrEqual(30_000);
     expect(failedAfter).toBeLessThanOrEqual(30_000 + 10_000 + 8_000);
+    // A new stream to the peer, still gone, gives up the same way instead of dialling for ever.
+    const again = client.connect(server.eid, 'swap', 'v1', { endpoints });
+    const errors: Error[] = [];
+    again.error$.subscribe((error) => errors.push(error));
+    const second = net.now();
+    net.runUntil(() => errors.length > 0, 200_000);
+    expect(errors[0]).toBeInstanceOf(ConnectError);
+    expect(net.now() - second).toBeLessThanOrEqual(30_000 + 10_000 + 8_000);
   });
 
   it('two hosts that dial each other at once settle on the same channel and carry on', async () => {
