@@ -6,6 +6,14 @@ import type { SimRunReport } from './sim-run.js';
 
 const yesNo = (value: boolean): string => (value ? 'yes' : 'no');
 
+/**
+ * Why the order can differ where the link is not the bottleneck: priority decides which stream
+ * sends when several can, and a file waiting on its own flow control cannot.
+ */
+const PRIORITY_NOTE =
+  ' (strict priority orders the streams that can send; here a higher one waiting on its' +
+  ' acknowledgements let a lower one through, since the link was not the bottleneck)';
+
 function formatRtt(rtt: RttSummary | null): string {
   if (rtt === null) return 'no sample';
   return `median ${formatMs(rtt.median)} (min ${formatMs(rtt.min)}, max ${formatMs(rtt.max)}, ${rtt.samples} pings)`;
@@ -63,7 +71,7 @@ export function formatRun(report: ExchangeReport): string[] {
   const duration = report.durationMs === null ? 'an unfinished run' : formatMs(report.durationMs);
   return [
     ...table(rows, [1, 2, 4]),
-    `  Finished in priority order, highest first: ${yesNo(report.priorityOrder)}`,
+    `  Finished in priority order, highest first: ${yesNo(report.priorityOrder)}${report.priorityOrder ? '' : PRIORITY_NOTE}`,
     `  Goodput: ${formatRate(report.goodputBps)} (${formatBytes(payloadBytes(report))} verified, connect to last byte in ${duration})`,
     `  Round trip as the application sees it (pings on the control stream, under load): ${formatRtt(report.rttMs)}`,
     `  Link state: ${linkHistory(report)}`,
