@@ -19,7 +19,7 @@ const USAGE = `usage: sss receive --out DIR [options]
 
 Receives files that 'sss send' sends, into DIR. Prints the address senders use, EID@HOST:PORT,
 as its first line on stdout, then one line per file received or failed. Each file is written
-under a temporary name in DIR (.NAME.XXXX.sss-partial) and renamed to its own name only once its
+under a temporary name in DIR (.NAME.<random>.sss-partial) and renamed to its own name only once its
 size and SHA-256 are verified; a file that fails, or a transfer that breaks (the sender reset it,
 vanished, or this command is interrupted), leaves no file under the final name and its temporary
 file is removed. File names are reduced to their last component; a file that exists is not
