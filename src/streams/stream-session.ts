@@ -344,11 +344,10 @@ export class StreamSession implements FrameSource<StreamToken> {
   }
 
   /**
-   * The channel that carried the in-flight packets is gone: their frames are treated as lost,
-   * so the next channel sends them again, and the peer hears our session id again.
+   * The channel is gone or replaced: the next one must tell the peer our session id again. (Its
+   * frames in flight come back through {@link StreamSession.onLost} as the channel closes.)
    */
   detach(): void {
-    for (const token of [...this.#inFlight]) this.onLost(token);
     if (this.#sessionState !== 'acknowledged') this.#sessionState = 'due';
   }
 
