@@ -352,7 +352,7 @@ export class LossDetector<T> {
         this.#recentLosses.delete(pn);
         continue;
       }
-      if (!ranges.some(([low, high]) => low <= pn && pn <= high)) continue;
+      if (!covers(ranges, pn)) continue;
       this.#recentLosses.delete(pn);
       this.#spuriousLosses++;
       if (distance >= 0) {
@@ -449,6 +449,12 @@ export class LossDetector<T> {
     if (lost === undefined) return NO_LOSS;
     return { lost, lostBytes, largestLostTimeSent, persistentCongestion: persistent };
   }
+}
+
+/** Whether one of the ACK ranges names `pn`. */
+function covers(ranges: readonly AckedRange[], pn: number): boolean {
+  for (const [low, high] of ranges) if (low <= pn && pn <= high) return true;
+  return false;
 }
 
 function malformed(): AckViolation {
