@@ -9,7 +9,11 @@
  *   (`--receive-window`). The sockets get the Host's default buffers (4 MiB requested) unless
  *   `--socket-buffer` asks for others. `sssBuffersMBps` is the same with sockets the bench binds
  *   itself with 4 MiB buffers (`Host.create({ sockets })`), as bench:channel does; any difference
- *   is in what the kernel drops (`kernelRcvbufErrors`, counted machine-wide).
+ *   is in what the kernel drops (`kernelRcvbufErrors`, counted machine-wide). `bulk.sss.aead`
+ *   says which ChaCha20-Poly1305 the native suite ran: `addon` (native/aead.c, built at install)
+ *   or `node:crypto` where it was not built. `sssNodeCryptoMBps` is the sss case with the addon
+ *   turned off (`createNativeSuite(random, { aeadAddon: false })`): the baseline the addon is
+ *   measured against, in the same run.
  *   `receiverCpuShare` and `senderCpuShare` are CPU seconds per wall second of each process:
  *   near 1, that side was CPU-bound (on a busy machine, also near the share the scheduler gave).
  *   The sender's channel counts, over its whole life: `datagramsSent` and `bytesPerDatagram`
@@ -47,8 +51,8 @@
  * 20,000, bytesPerIdleStream ≤ 8192; `meetsTargets` says which are met (`all`: every one).
  * Every case runs in its own processes, one case at a time. Usage: `npm run bench:streams --
  * [--seconds S] [--warmup W] [--streams N] [--receive-window B] [--send-ahead B] [--socket-buffer
- * B] [--cases sss,sssBuffers,tcp,tls,tlsChaCha,latency,churn,memory] [--cpu-prof-dir DIR]
- * [--heap-snapshot-dir DIR]` (S default 3, W default 0.5; with DIR the processes write CPU
+ * B] [--cases sss,sssNodeCrypto,sssBuffers,tcp,tls,tlsChaCha,latency,churn,memory]
+ * [--cpu-prof-dir DIR] [--heap-snapshot-dir DIR]` (S default 3, W default 0.5; with DIR the processes write CPU
  * profiles, or the memory case's two processes heap snapshots, there). The last stdout line is the
  * JSON result; a case that fails or is not selected shows as `null`, a failure with its reason in
  * `errors` and exit code 1.
@@ -63,7 +67,7 @@ import { writeHeapSnapshot } from 'node:v8';
 import { toHex } from '../src/crypto/bytes.js';
 import { Eid } from '../src/crypto/eid.js';
 import { Identity } from '../src/crypto/identity.js';
-import { createNativeSuite } from '../src/crypto/native-suite.js';
+import { createNativeSuite, nativeAeadBackend } from '../src/crypto/native-suite.js';
 import type { DatagramSocket } from '../src/net/datagram-socket.js';
 import { UdpSocket } from '../src/net/udp.js';
 import { Host } from '../src/host.js';
@@ -88,7 +92,11 @@ const { values } = parseArgs({
     port: { type: 'string' },
     key: { type: 'string' },
     cipher: { type: 'string' },
-    cases: { type: 'string', default: 'sss,sssBuffers,tcp,tls,tlsChaCha,latency,churn,memory' },
+    aead: { type: 'string' },
+    cases: {
+      type: 'string',
+      default: 'sss,sssNodeCrypto,sssBuffers,tcp,tls,tlsChaCha,latency,churn,memory',
+    },
   },
 });
 const durationMs = Number(values.seconds) * 1000;
@@ -204,7 +212,7 @@ function receiverCount(extra: () => Record<string, unknown>) {
 }
 
 async function benchHost(): Promise<Host> {
-  const suite = createNativeSuite();
+  const suite = createNativeSuite(undefined, { aeadAddon: values.aead !== 'node:crypto' });
   const identity = Identity.generate(suite);
   if (socketBuffer === 0) {
     return Host.create({ identity, suite, bind: [{ host: LOOPBACK, port: 0 }] });
@@ -764,11 +772,12 @@ const LARGE_SOCKET_BUFFER = 4 * 2 ** 20;
  */
 async function bulk(
   kind: 'sss' | 'tcp' | 'tls',
-  options: { name?: string; cipher?: string; buffer?: number } = {},
+  options: { name?: string; cipher?: string; aead?: 'node:crypto'; buffer?: number } = {},
 ) {
-  const { cipher, buffer = socketBuffer } = options;
+  const { cipher, aead, buffer = socketBuffer } = options;
   const extra = [
     ...(cipher === undefined ? [] : ['--cipher', cipher]),
+    ...(aead === undefined ? [] : ['--aead', aead]),
     ...(buffer > 0 ? ['--socket-buffer', String(buffer)] : []),
   ];
   const name = options.name ?? kind;
@@ -799,6 +808,7 @@ async function bulk(
           // UDP datagrams the kernel dropped, machine-wide, for a full receive buffer.
           kernelRcvbufErrors:
             dropsBefore === null || dropsAfter === null ? null : dropsAfter - dropsBefore,
+          aead: nativeAeadBackend({ aeadAddon: aead !== 'node:crypto' }),
           socketBufferRequested: buffer === 0 ? 'default' : buffer,
           receiveWindow: received.receiveWindow,
           streamErrors: received.errors,
@@ -868,6 +878,9 @@ async function parent(): Promise<void> {
   const run = <T>(name: string, work: () => Promise<T>) =>
     selected.has(name) ? caseLog.attempt(name, work) : Promise.resolve(null);
   const sss = await run('sss', () => bulk('sss'));
+  const sssNodeCrypto = await run('sssNodeCrypto', () =>
+    bulk('sss', { name: 'sss-node-crypto', aead: 'node:crypto' }),
+  );
   const sssBuffers = await run('sssBuffers', () =>
     bulk('sss', { name: 'sss-buffers', buffer: LARGE_SOCKET_BUFFER }),
   );
@@ -912,6 +925,7 @@ async function parent(): Promise<void> {
       warmupSeconds: warmupMs / 1000,
       machine,
       sssMBps,
+      sssNodeCryptoMBps: round(sssNodeCrypto?.MBps, 1),
       sssBuffersMBps: round(sssBuffers?.MBps, 1),
       tcpMBps: round(tcp?.MBps, 1),
       tlsMBps,
@@ -924,6 +938,7 @@ async function parent(): Promise<void> {
       bytesPerIdleStream,
       bulk: {
         sss: sss && { ...sss, MBps: sssMBps },
+        sssNodeCrypto: sssNodeCrypto && { ...sssNodeCrypto, MBps: round(sssNodeCrypto.MBps, 1) },
         sssBuffers: sssBuffers && { ...sssBuffers, MBps: round(sssBuffers.MBps, 1) },
         tcp: tcp && { ...tcp, MBps: round(tcp.MBps, 1) },
         tls: tls && { ...tls, MBps: tlsMBps },

@@ -43,7 +43,11 @@ export {
   loadOrCreateIdentity,
   saveIdentity,
 } from './crypto/identity-file.js';
-export { createNativeSuite } from './crypto/native-suite.js';
+export {
+  createNativeSuite,
+  nativeAeadBackend,
+  type NativeSuiteOptions,
+} from './crypto/native-suite.js';
 export { createNobleSuite } from './crypto/noble-suite.js';
 export type { CryptoSuite, HashName, KeyPair } from './crypto/suite.js';
 export {

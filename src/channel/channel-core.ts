@@ -340,7 +340,8 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
 
   /**
    * Takes one datagram addressed to this channel, arrived on `path` (default: the active one);
-   * anything bad is dropped and counted.
+   * anything bad is dropped and counted. The channel owns the datagram from then on, as a
+   * socket's receiver does, and may decrypt it where it lies.
    */
   receive(datagram: Uint8Array, now: number, path?: P): void {
     if (this.#closed) return;
@@ -356,8 +357,9 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       return;
     }
     const key = this.keys.receiveKeyFor(header.keyPhase, pn, now);
-    // The frames in a buffer of their own: what the application does while they are decoded
-    // cannot touch them, and the native suite's output needs no copy.
+    // The frames in a buffer nobody else writes to (the datagram itself, opened in place, or
+    // the suite's output): what the application does while they are decoded cannot touch them,
+    // and the stream layer may keep views of them.
     const frames =
       key === undefined ? null : openFrames(this.#options.suite, key, header, datagram, pn);
     if (frames === null) {

@@ -184,9 +184,11 @@ export function openPacket(
 
 /**
  * As {@link openPacket} for a caller that has rebuilt the full packet number itself (to check it
- * against its replay window first): the frames in a buffer the suite returns, of the frames'
- * exact length, or null when authentication fails or the packet number is out of range. The
- * native suite hands over its own output this way, with no copy.
+ * against its replay window first) and owns `datagram`: the frames, of their exact length, or
+ * null when authentication fails or the packet number is out of range. With a suite that
+ * {@link CryptoSuite.opensInPlace}, the frames are opened where they lie, and the datagram's
+ * ciphertext is gone (plaintext, or zeros after a failure); otherwise they come in the buffer the
+ * suite returns. Either way the frames are a buffer nobody else writes to, with no copy.
  */
 export function openFrames(
   suite: CryptoSuite,
@@ -196,10 +198,14 @@ export function openFrames(
   packetNumber: number,
 ): Uint8Array | null {
   if (packetNumber > MAX_PACKET_NUMBER) return null;
-  if (datagram.length - header.headerLength - AEAD_TAG_BYTES < 1) return null;
+  const start = header.headerLength;
+  if (datagram.length - start - AEAD_TAG_BYTES < 1) return null;
   const ad = associatedData(datagram, 0, header.pnLength);
   setNonce(packetNumber);
-  return suite.open(key, nonce, ad, datagram.subarray(header.headerLength));
+  const ciphertext = datagram.subarray(start);
+  if (!suite.opensInPlace) return suite.open(key, nonce, ad, ciphertext);
+  const length = suite.openInto(key, nonce, ad, ciphertext, datagram, start);
+  return length < 0 ? null : datagram.subarray(start, start + length);
 }
 
 /** The length of the packet {@link sealPacket} makes of `plaintextLength` bytes of frames. */

@@ -1,5 +1,6 @@
 /**
- * The fast {@link CryptoSuite} on Node: every primitive is OpenSSL through `node:crypto`. It must
+ * The fast {@link CryptoSuite} on Node: every primitive is OpenSSL, through `node:crypto` or, for
+ * the AEAD on the per-packet path, through the addon of `aead-addon.ts` where it was built. It must
  * produce exactly the bytes of the portable noble suite; the Noise vectors and the cross-suite
  * tests check that.
  *
@@ -26,6 +27,7 @@ import {
   type HashName,
   type KeyPair,
 } from './suite.js';
+import { aeadAddon, type AeadAddon } from './aead-addon.js';
 import { equalBytes, isAllZero } from './bytes.js';
 import { checkAead, checkLength, checkRange } from './suite-checks.js';
 
@@ -122,50 +124,109 @@ class KeyCache {
   }
 }
 
-/** Encrypts into `out` at `offset`; lengths and range already checked. */
-function sealAt(
-  key: Uint8Array,
-  nonce: Uint8Array,
-  ad: Uint8Array,
-  plaintext: Uint8Array,
-  out: Uint8Array,
-  offset: number,
-): number {
-  const cipher = createCipheriv('chacha20-poly1305', key, nonce, {
-    authTagLength: AEAD_TAG_BYTES,
-  });
-  cipher.setAAD(ad, { plaintextLength: plaintext.length });
-  const body = cipher.update(plaintext);
-  cipher.final();
-  out.set(body, offset);
-  out.set(cipher.getAuthTag(), offset + body.length);
-  return body.length + AEAD_TAG_BYTES;
+/**
+ * ChaCha20-Poly1305 as the suite runs it; lengths and ranges are checked before any call. Two
+ * implementations with the same bytes: the addon's, and node:crypto's.
+ */
+interface Aead {
+  /** Whether {@link Aead.openAt} writes straight into `out`, so opening in place saves a buffer. */
+  readonly inPlace: boolean;
+  sealAt(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+    offset: number,
+  ): number;
+  /** The plaintext in a buffer of its own, or null. */
+  open(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+  ): Uint8Array | null;
+  /** The plaintext's length once written to `out` at `offset`, or -1. */
+  openAt(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+    out: Uint8Array,
+    offset: number,
+  ): number;
 }
 
-/**
- * Decrypts and authenticates; the plaintext Buffer, or null. OpenSSL releases plaintext before it
- * checks the tag, so nothing is returned (or copied to a caller's buffer) until `final` succeeds.
- */
-function openToBuffer(
-  key: Uint8Array,
-  nonce: Uint8Array,
-  ad: Uint8Array,
-  ciphertext: Uint8Array,
-): Buffer | null {
-  if (ciphertext.length < AEAD_TAG_BYTES) return null;
-  const bodyLength = ciphertext.length - AEAD_TAG_BYTES;
-  const decipher = createDecipheriv('chacha20-poly1305', key, nonce, {
-    authTagLength: AEAD_TAG_BYTES,
-  });
-  decipher.setAAD(ad, { plaintextLength: bodyLength });
-  decipher.setAuthTag(ciphertext.subarray(bodyLength));
-  const body = decipher.update(ciphertext.subarray(0, bodyLength));
-  try {
-    decipher.final();
-  } catch {
-    return null;
-  }
-  return body;
+/** The addon: no object and no Buffer per call, and `out` may be the input's own bytes. */
+function addonAead(addon: AeadAddon): Aead {
+  return {
+    inPlace: true,
+    sealAt: (key, nonce, ad, plaintext, out, offset) =>
+      addon.seal(key, nonce, ad, plaintext, out, offset),
+    open(key, nonce, ad, ciphertext) {
+      const out = new Uint8Array(ciphertext.length - AEAD_TAG_BYTES);
+      return addon.open(key, nonce, ad, ciphertext, out, 0) < 0 ? null : out;
+    },
+    openAt: (key, nonce, ad, ciphertext, out, offset) =>
+      addon.open(key, nonce, ad, ciphertext, out, offset),
+  };
+}
+
+/** node:crypto: a cipher object per call, and its output in a Buffer of its own. */
+const nodeCryptoAead: Aead = {
+  inPlace: false,
+  sealAt(key, nonce, ad, plaintext, out, offset) {
+    const cipher = createCipheriv('chacha20-poly1305', key, nonce, {
+      authTagLength: AEAD_TAG_BYTES,
+    });
+    cipher.setAAD(ad, { plaintextLength: plaintext.length });
+    const body = cipher.update(plaintext);
+    cipher.final();
+    out.set(body, offset);
+    out.set(cipher.getAuthTag(), offset + body.length);
+    return body.length + AEAD_TAG_BYTES;
+  },
+  /**
+   * OpenSSL releases plaintext before it checks the tag, so nothing is returned (or copied to a
+   * caller's buffer) until `final` succeeds.
+   */
+  open(key, nonce, ad, ciphertext) {
+    const bodyLength = ciphertext.length - AEAD_TAG_BYTES;
+    const decipher = createDecipheriv('chacha20-poly1305', key, nonce, {
+      authTagLength: AEAD_TAG_BYTES,
+    });
+    decipher.setAAD(ad, { plaintextLength: bodyLength });
+    decipher.setAuthTag(ciphertext.subarray(bodyLength));
+    const body = decipher.update(ciphertext.subarray(0, bodyLength));
+    try {
+      decipher.final();
+    } catch {
+      return null;
+    }
+    return asBytes(body);
+  },
+  openAt(key, nonce, ad, ciphertext, out, offset) {
+    const body = nodeCryptoAead.open(key, nonce, ad, ciphertext);
+    if (body === null) return -1;
+    out.set(body, offset);
+    return body.length;
+  },
+};
+
+/** Options of {@link createNativeSuite}. */
+export interface NativeSuiteOptions {
+  /**
+   * Whether ChaCha20-Poly1305 runs in the addon built at install (`native/aead.c`) when it is
+   * there (default true), or always through node:crypto. The bytes are the same; the addon
+   * spares a cipher object and an output buffer per packet, which nearly doubles bulk
+   * throughput. {@link nativeAeadBackend} says which one a suite got.
+   */
+  readonly aeadAddon?: boolean;
+}
+
+/** Which ChaCha20-Poly1305 a native suite made now with `options` runs on. */
+export function nativeAeadBackend(options: NativeSuiteOptions = {}): 'addon' | 'node:crypto' {
+  return options.aeadAddon !== false && aeadAddon !== undefined ? 'addon' : 'node:crypto';
 }
 
 /**
@@ -175,7 +236,14 @@ function openToBuffer(
  * @param random the source of private keys and {@link CryptoSuite.randomBytes}; give a seeded
  * source for replayable simulations (the suite itself never draws platform randomness).
  */
-export function createNativeSuite(random: RandomSource = cryptoRandom): CryptoSuite {
+export function createNativeSuite(
+  random: RandomSource = cryptoRandom,
+  options: NativeSuiteOptions = {},
+): CryptoSuite {
+  const aead =
+    nativeAeadBackend(options) === 'addon' && aeadAddon !== undefined
+      ? addonAead(aeadAddon)
+      : nodeCryptoAead;
   const privateKeys = new KeyCache(importPrivateKey);
   const publicKeys = new KeyCache(importPublicKey);
 
@@ -221,7 +289,7 @@ export function createNativeSuite(random: RandomSource = cryptoRandom): CryptoSu
   ): number {
     checkAead(key, nonce);
     checkRange(out, offset, plaintext.length + AEAD_TAG_BYTES);
-    return sealAt(key, nonce, ad, plaintext, out, offset);
+    return aead.sealAt(key, nonce, ad, plaintext, out, offset);
   }
 
   function openInto(
@@ -235,10 +303,7 @@ export function createNativeSuite(random: RandomSource = cryptoRandom): CryptoSu
     checkAead(key, nonce);
     if (ciphertext.length < AEAD_TAG_BYTES) return -1;
     checkRange(out, offset, ciphertext.length - AEAD_TAG_BYTES);
-    const body = openToBuffer(key, nonce, ad, ciphertext);
-    if (body === null) return -1;
-    out.set(body, offset);
-    return body.length;
+    return aead.openAt(key, nonce, ad, ciphertext, out, offset);
   }
 
   function hmac(name: HashName, key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
@@ -268,6 +333,7 @@ export function createNativeSuite(random: RandomSource = cryptoRandom): CryptoSu
 
   return {
     name: 'native',
+    opensInPlace: aead.inPlace,
     randomBytes,
     publicKey,
     dh,
@@ -283,14 +349,13 @@ export function createNativeSuite(random: RandomSource = cryptoRandom): CryptoSu
     seal(key, nonce, ad, plaintext) {
       checkAead(key, nonce);
       const out = new Uint8Array(plaintext.length + AEAD_TAG_BYTES);
-      sealAt(key, nonce, ad, plaintext, out, 0);
+      aead.sealAt(key, nonce, ad, plaintext, out, 0);
       return out;
     },
 
     open(key, nonce, ad, ciphertext) {
       checkAead(key, nonce);
-      const body = openToBuffer(key, nonce, ad, ciphertext);
-      return body === null ? null : asBytes(body);
+      return ciphertext.length < AEAD_TAG_BYTES ? null : aead.open(key, nonce, ad, ciphertext);
     },
 
     hash(name, ...parts) {

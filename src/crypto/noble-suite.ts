@@ -64,6 +64,7 @@ export function createNobleSuite(random: RandomSource = cryptoRandom): CryptoSui
 
   return {
     name: 'noble',
+    opensInPlace: false,
 
     generateKeyPair(): KeyPair {
       const privateKey = randomBytes(X25519_KEY_BYTES);

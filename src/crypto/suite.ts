@@ -27,6 +27,12 @@ export interface KeyPair {
 export interface CryptoSuite {
   /** `native` or `noble`; shown in benchmarks and diagnostics. */
   readonly name: string;
+  /**
+   * True when {@link CryptoSuite.openInto} writes straight into `out` with no buffer of its own,
+   * so that a caller holding a datagram does best to open it where it lies. Every suite accepts
+   * that call; only for these is it cheaper than {@link CryptoSuite.open}.
+   */
+  readonly opensInPlace: boolean;
 
   /** A fresh key pair, its private key drawn from the suite's random source. */
   generateKeyPair(): KeyPair;
@@ -62,7 +68,8 @@ export interface CryptoSuite {
   ): Uint8Array | null;
   /**
    * Like {@link CryptoSuite.open}, writing the plaintext into `out` at `offset`. Returns its
-   * length, or -1 when authentication fails (then `out` may hold garbage in that range).
+   * length, or -1 when authentication fails (then `out` may hold garbage in that range). `out`
+   * may start at the first byte of `ciphertext` itself, to open in place; no other overlap.
    */
   openInto(
     key: Uint8Array,

@@ -69,6 +69,7 @@ const CHANNEL: BenchResult = {
 const STREAMS: BenchResult = {
   bench: 'streams',
   sssMBps: 26.2,
+  sssNodeCryptoMBps: 20.5,
   sssBuffersMBps: 31.1,
   tcpMBps: 151.4,
   tlsMBps: 176.9,

@@ -176,14 +176,36 @@ describe('transport packets', () => {
         const header = readHeader(packet) as TransportHeader;
         const largest = Math.max(p.largestAcked, NO_PACKET);
         const pn = decodePacketNumber(largest, header.truncatedPn, header.pnLength);
-        const frames = openFrames(suite, KEY, header, packet, pn);
+        // Each call gets a copy: openFrames may open the datagram where it lies.
+        const frames = openFrames(suite, KEY, header, packet.slice(), pn);
         expect(toHex(frames ?? new Uint8Array(0))).toBe(toHex(plaintext));
         expect(frames?.byteLength).toBe(plaintext.length);
-        expect(openFrames(suite, OTHER_KEY, header, packet, pn)).toBeNull();
-        expect(openFrames(suite, KEY, header, packet, pn + 1)).toBeNull();
+        expect(openFrames(suite, OTHER_KEY, header, packet.slice(), pn)).toBeNull();
+        expect(openFrames(suite, KEY, header, packet.slice(), pn + 1)).toBeNull();
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('openFrames opens in place where the suite does: the frames are the datagram, a failure leaves zeros', () => {
+    for (const suite of suites) {
+      const plaintext = hex('0102030405060708');
+      const packet = seal(suite, params, plaintext);
+      const header = readHeader(packet) as TransportHeader;
+      const frames = openFrames(suite, KEY, header, packet, 1000) as Uint8Array;
+      expect(toHex(frames)).toBe(toHex(plaintext));
+      expect(frames.buffer === packet.buffer, suite.name).toBe(suite.opensInPlace);
+      const body = packet.subarray(header.headerLength, header.headerLength + plaintext.length);
+      expect(toHex(body) === toHex(plaintext), suite.name).toBe(suite.opensInPlace);
+
+      const forged = seal(suite, params, plaintext);
+      expect(openFrames(suite, OTHER_KEY, header, forged, 1000)).toBeNull();
+      const forgedBody = forged.subarray(header.headerLength, forged.length - AEAD_TAG_BYTES);
+      expect(
+        forgedBody.every((byte) => byte === 0),
+        suite.name,
+      ).toBe(suite.opensInPlace);
+    }
   });
 
   it('openFrames drops a packet number beyond 2^53 - 1 and a datagram without a frame byte', () => {

@@ -1,6 +1,7 @@
 /**
- * Specification of the two CryptoSuite implementations: published known answers for each, the
- * Wycheproof vectors for each, tamper resistance, and byte-for-byte agreement between them.
+ * Specification of the CryptoSuite implementations (noble; native with its AEAD addon, and native
+ * on node:crypto alone): published known answers for each, the Wycheproof vectors for each,
+ * tamper resistance, and byte-for-byte agreement between them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ import {
   type KeyPair,
 } from '../../src/crypto/suite.js';
 import { InvalidParameterError } from '../../src/net/errors.js';
-import { seededRandom } from '../../src/net/random.js';
+import { cryptoRandom, seededRandom } from '../../src/net/random.js';
 
 const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'hex'));
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -28,7 +29,12 @@ const concat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.co
 
 const noble = createNobleSuite();
 const native = createNativeSuite();
-const suites: readonly CryptoSuite[] = [noble, native];
+/** The native suite on node:crypto alone, as where the AEAD addon was not built. */
+const nativeNodeCrypto: CryptoSuite = {
+  ...createNativeSuite(cryptoRandom, { aeadAddon: false }),
+  name: 'native (node:crypto AEAD)',
+};
+const suites: readonly CryptoSuite[] = [noble, native, nativeNodeCrypto];
 
 // --- Known answers ---------------------------------------------------------------------------
 
@@ -375,6 +381,7 @@ describe('native and noble agree byte for byte', () => {
         const fromNoble = noble.seal(k, n, ad, msg);
         expect(fromNative.length).toBe(msg.length + AEAD_TAG_BYTES);
         expect(toHex(fromNoble)).toBe(toHex(fromNative));
+        expect(toHex(nativeNodeCrypto.seal(k, n, ad, msg))).toBe(toHex(fromNative));
         expect(toHex(noble.open(k, n, ad, fromNative) ?? new Uint8Array(1))).toBe(toHex(msg));
         expect(toHex(native.open(k, n, ad, fromNoble) ?? new Uint8Array(1))).toBe(toHex(msg));
       }),
@@ -405,6 +412,39 @@ describe('native and noble agree byte for byte', () => {
             expect(toHex(plain.subarray(offset, offset + msg.length))).toBe(toHex(msg));
             expect(plain.subarray(0, offset).every((b) => b === 0x5a)).toBe(true);
             expect(plain.subarray(offset + msg.length).every((b) => b === 0x5a)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('property: openInto over the ciphertext itself opens in place, or fails', () => {
+    fc.assert(
+      fc.property(
+        bytes32,
+        bytes12,
+        fc.uint8Array({ maxLength: 32 }),
+        message,
+        fc.nat({ max: 40 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        (k, n, ad, msg, offset, flip) => {
+          const sealed = noble.seal(k, n, ad, msg);
+          for (const suite of suites) {
+            const buffer = new Uint8Array(offset + sealed.length);
+            buffer.set(sealed, offset);
+            if (flip !== undefined) {
+              const at = offset + (flip % sealed.length);
+              buffer[at] = (buffer[at] as number) ^ 0x10;
+            }
+            const ciphertext = buffer.subarray(offset);
+            const opened = suite.openInto(k, n, ad, ciphertext, buffer, offset);
+            if (flip === undefined) {
+              expect(opened, suite.name).toBe(msg.length);
+              expect(toHex(buffer.subarray(offset, offset + msg.length))).toBe(toHex(msg));
+            } else {
+              expect(opened, suite.name).toBe(-1);
+            }
           }
         },
       ),
