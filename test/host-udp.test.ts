@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Host } from '../src/host.js';
 import { Identity } from '../src/crypto/identity.js';
 import { createNativeSuite } from '../src/crypto/native-suite.js';
+import type { Stream } from '../src/streams/stream.js';
 import { str, text } from './fixtures/host-pair.js';
 
 describe('Host on loopback UDP', () => {
@@ -31,4 +32,45 @@ describe('Host on loopback UDP', () => {
       await server.close();
     }
   });
+
+  it('a host on the AEAD addon and one on node:crypto alone exchange 2 MB each way, byte-exact', async () => {
+    const server = await Host.create({ suite: createNativeSuite() });
+    const client = await Host.create({
+      suite: createNativeSuite(undefined, { aeadAddon: false }),
+    });
+    const payload = Uint8Array.from({ length: 2_000_000 }, (_, i) => (i * 31 + (i >>> 11)) & 0xff);
+    const readAll = (stream: Stream) =>
+      new Promise<Uint8Array>((resolve, reject) => {
+        const parts: Uint8Array[] = [];
+        const drain = () => {
+          for (let data = stream.readData(); data.length > 0; data = stream.readData()) {
+            parts.push(data.slice());
+          }
+          if (stream.atEnd) resolve(Buffer.concat(parts));
+        };
+        stream.readyRead$.subscribe(drain);
+        stream.error$.subscribe(reject);
+        setTimeout(() => reject(new Error('not all within 20 s')), 20_000).unref();
+      });
+    try {
+      const echoed = new Promise<Uint8Array>((resolve, reject) => {
+        server.listen('bulk', '', 'v1', '').newConnection$.subscribe((stream) => {
+          readAll(stream).then((data) => {
+            stream.writeData(data);
+            stream.shutdownWrite();
+            resolve(data);
+          }, reject);
+        });
+      });
+      const stream = client.connect(server.eid, 'bulk', 'v1', { endpoints: server.addresses });
+      const back = readAll(stream);
+      stream.writeData(payload);
+      stream.shutdownWrite();
+      expect(Buffer.from(await echoed).equals(payload)).toBe(true);
+      expect(Buffer.from(await back).equals(payload)).toBe(true);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  }, 30_000);
 });

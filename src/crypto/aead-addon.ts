@@ -7,7 +7,10 @@
  *
  * @module
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The addon's two calls. Both throw TypeError/RangeError for arguments that do not fit. */
 export interface AeadAddon {
@@ -38,21 +41,34 @@ export interface AeadAddon {
   ): number;
 }
 
-/** Where node-gyp leaves the addon, from this module in `src/crypto/` or `dist/src/crypto/`. */
-const CANDIDATES = ['../../build/Release/sss_aead.node', '../../../build/Release/sss_aead.node'];
+/** Where node-gyp leaves the addon, under the package's root. */
+const ADDON_PATH = ['build', 'Release', 'sss_aead.node'];
+
+/**
+ * The addon's file: up from this module (in `src/crypto/`, `dist/src/crypto/` or another build
+ * directory) to the first directory with a `package.json`, this package's root.
+ */
+function addonFile(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, ...ADDON_PATH);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (existsSync(join(dir, 'package.json')) || parent === dir) return undefined;
+    dir = parent;
+  }
+}
 
 function load(): AeadAddon | undefined {
-  const require = createRequire(import.meta.url);
-  for (const path of CANDIDATES) {
-    try {
-      return require(path) as AeadAddon;
-    } catch (error) {
-      // Only "not there" means try the next place; an addon that is there but fails to load
-      // (built for another Node ABI, say) is as good as absent, and node:crypto takes over.
-      if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') return undefined;
-    }
+  const file = addonFile();
+  if (file === undefined) return undefined;
+  try {
+    return createRequire(import.meta.url)(file) as AeadAddon;
+  } catch {
+    // There but not loadable (built for another Node ABI, say): as good as absent, and
+    // node:crypto takes over.
+    return undefined;
   }
-  return undefined;
 }
 
 /** The addon, or undefined where it was not built or does not load. */
