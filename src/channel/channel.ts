@@ -97,6 +97,8 @@ export class Channel<T = never> {
   /** When {@link Channel.#timer} fires, ms on the clock. */
   #timerAt = 0;
   #closeReason: ChannelCloseReason | undefined;
+  /** A flush waits for the socket to finish delivering what it read (`afterDeliveries`). */
+  #flushQueued = false;
   /** Inside {@link Channel.handle}: the core is decoding a packet. */
   #receiving = false;
   #settle!: (reason: ChannelCloseReason) => void;
@@ -154,7 +156,8 @@ export class Channel<T = never> {
 
   /**
    * A datagram the host routed to this channel, from `from` on `socket` (default: the path in
-   * use).
+   * use). What it calls for (an ACK, data the ACK let out) goes at once, or, on a socket that
+   * says when a batch of reads is over, after the batch: one answer for many datagrams.
    */
   handle(datagram: Uint8Array, from?: SocketAddress, socket?: DatagramSocket): void {
     this.#receiving = true;
@@ -163,8 +166,19 @@ export class Channel<T = never> {
     } finally {
       this.#receiving = false;
     }
-    this.flush();
+    const via = socket ?? this.core.activePath.socket;
+    if (via.afterDeliveries === undefined) {
+      this.flush();
+    } else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      via.afterDeliveries(this.#queuedFlush);
+    }
   }
+
+  readonly #queuedFlush = (): void => {
+    this.#flushQueued = false;
+    this.flush();
+  };
 
   /** The path datagrams go to now. */
   get path(): SocketPath {

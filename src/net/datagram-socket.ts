@@ -30,6 +30,13 @@ export interface DatagramSocket {
   send(data: Uint8Array, to: SocketAddress): void;
   /** Sets the handler of incoming datagrams; `null` discards them. */
   onReceive(handler: ReceiveHandler | null): void;
+  /**
+   * Optional. Runs `task` once, after the socket has handed over every datagram it is delivering
+   * now: a real UDP socket reads what the system holds in one go, and a receiver that answers
+   * after the batch answers once (one ACK for many packets) instead of once per datagram.
+   * Sockets without it deliver each datagram on its own, and receivers answer each at once.
+   */
+  afterDeliveries?(task: () => void): void;
   /** Releases the socket; idempotent. */
   close(): Promise<void>;
 }

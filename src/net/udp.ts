@@ -90,6 +90,8 @@ export class UdpSocket implements DatagramSocket {
     return new UdpSocket(socket, family === 6);
   }
 
+  #afterDeliveries: (() => void)[] = [];
+
   private constructor(socket: Socket, ipv6: boolean) {
     this.#socket = socket;
     this.#ipv6 = ipv6;
@@ -166,6 +168,21 @@ export class UdpSocket implements DatagramSocket {
       this.#stats.sendErrors++;
       this.lastError = error;
     }
+  };
+
+  /**
+   * Runs the tasks queued by {@link UdpSocket.afterDeliveries} once libuv's read loop is done:
+   * it reads up to 32 datagrams per readiness event, emitting each, and immediates run after it.
+   */
+  afterDeliveries(task: () => void): void {
+    if (this.#afterDeliveries.length === 0) setImmediate(this.#runAfterDeliveries);
+    this.#afterDeliveries.push(task);
+  }
+
+  readonly #runAfterDeliveries = (): void => {
+    const tasks = this.#afterDeliveries;
+    this.#afterDeliveries = [];
+    for (const task of tasks) task();
   };
 
   readonly #receive = (message: Buffer, from: RemoteInfo): void => {

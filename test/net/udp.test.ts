@@ -138,6 +138,29 @@ describe.each([
     }
   });
 
+  it('runs afterDeliveries tasks, each once, after the last datagram of a burst read in one go', async () => {
+    const a = await bind({ host });
+    const b = await bind({ host, recvBufferSize: 1 << 20 });
+    const seen: number[] = [];
+    let tasks = 0;
+    const after = new Promise<number[]>((resolve) => {
+      b.onReceive((data) => {
+        seen.push(data[0] as number);
+        // Every delivery queues a task; the first to run already sees the whole burst.
+        b.afterDeliveries(() => {
+          tasks++;
+          resolve([...seen]);
+        });
+      });
+    });
+    // Sent within one turn, the whole burst waits in the system before the receiver reads.
+    for (let i = 0; i < 20; i++) a.send(pattern(100, i), b.localAddress);
+    expect(await after).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(tasks).toBe(20);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(tasks).toBe(20);
+  });
+
   it('fails with EADDRINUSE when the port is taken', async () => {
     const first = await bind({ host });
     const error = await rejection(UdpSocket.bind({ host, port: first.localAddress.port }));
