@@ -11,34 +11,21 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AeadIntoFunction } from './suite.js';
 
 /** The addon's two calls. Both throw TypeError/RangeError for arguments that do not fit. */
 export interface AeadAddon {
   /**
-   * Writes ciphertext and tag of `plaintext` into `out` at `offset`; returns their length.
-   * `out` may start at `plaintext`'s first byte (in place) but must not overlap it otherwise.
+   * Writes ciphertext and tag of `input` into `out` at `offset`; returns their length. `out`
+   * may start at `input`'s first byte (in place) but must not overlap it otherwise.
    */
-  seal(
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array,
-    plaintext: Uint8Array,
-    out: Uint8Array,
-    offset: number,
-  ): number;
+  readonly seal: AeadIntoFunction;
   /**
-   * Authenticates and decrypts `ciphertext` (tag last) into `out` at `offset`; the plaintext's
+   * Authenticates and decrypts `input` (tag last) into `out` at `offset`; the plaintext's
    * length, or -1 when the tag does not verify, and then that range of `out` is zeroed. In place
    * as {@link AeadAddon.seal}.
    */
-  open(
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array,
-    ciphertext: Uint8Array,
-    out: Uint8Array,
-    offset: number,
-  ): number;
+  readonly open: AeadIntoFunction;
 }
 
 /** Where node-gyp leaves the addon, under the package's root. */

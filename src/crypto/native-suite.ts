@@ -23,6 +23,7 @@ import {
   AEAD_TAG_BYTES,
   HASH_BYTES,
   X25519_KEY_BYTES,
+  type AeadIntoFunction,
   type CryptoSuite,
   type HashName,
   type KeyPair,
@@ -128,47 +129,23 @@ class KeyCache {
  * ChaCha20-Poly1305 as the suite runs it; lengths and ranges are checked before any call. Two
  * implementations with the same bytes: the addon's, and node:crypto's.
  */
-interface Aead {
+interface Aead extends Pick<CryptoSuite, 'open'> {
   /** Whether {@link Aead.openAt} writes straight into `out`, so opening in place saves a buffer. */
   readonly inPlace: boolean;
-  sealAt(
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array,
-    plaintext: Uint8Array,
-    out: Uint8Array,
-    offset: number,
-  ): number;
-  /** The plaintext in a buffer of its own, or null. */
-  open(
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array,
-    ciphertext: Uint8Array,
-  ): Uint8Array | null;
-  /** The plaintext's length once written to `out` at `offset`, or -1. */
-  openAt(
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array,
-    ciphertext: Uint8Array,
-    out: Uint8Array,
-    offset: number,
-  ): number;
+  readonly sealAt: AeadIntoFunction;
+  readonly openAt: AeadIntoFunction;
 }
 
 /** The addon: no object and no Buffer per call, and `out` may be the input's own bytes. */
 function addonAead(addon: AeadAddon): Aead {
   return {
     inPlace: true,
-    sealAt: (key, nonce, ad, plaintext, out, offset) =>
-      addon.seal(key, nonce, ad, plaintext, out, offset),
+    sealAt: addon.seal,
     open(key, nonce, ad, ciphertext) {
       const out = new Uint8Array(ciphertext.length - AEAD_TAG_BYTES);
       return addon.open(key, nonce, ad, ciphertext, out, 0) < 0 ? null : out;
     },
-    openAt: (key, nonce, ad, ciphertext, out, offset) =>
-      addon.open(key, nonce, ad, ciphertext, out, offset),
+    openAt: addon.open,
   };
 }
 

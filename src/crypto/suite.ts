@@ -24,6 +24,19 @@ export interface KeyPair {
   readonly privateKey: Uint8Array;
 }
 
+/**
+ * ChaCha20-Poly1305 into a caller's buffer: `input` sealed (ciphertext and tag) or opened
+ * (plaintext) into `out` at `offset`; the bytes written, or -1 when opening fails.
+ */
+export type AeadIntoFunction = (
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  input: Uint8Array,
+  out: Uint8Array,
+  offset: number,
+) => number;
+
 export interface CryptoSuite {
   /** `native` or `noble`; shown in benchmarks and diagnostics. */
   readonly name: string;
