@@ -843,8 +843,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
 
   /**
    * The peer's newest packet came by another path: send there from now on, validating it first
-   * if it is new. On another host (not just a rebound port) the old window says nothing about
-   * the new path, so it restarts from the minimum (RFC 9000 §9.4).
+   * if it is new. On another host (not just a rebound port) the path's state starts over.
    */
   #migrate(entry: PathEntry<P>, now: number): void {
     const previous = this.#paths.active;
@@ -854,9 +853,14 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     if (previous.path.peerHost !== entry.path.peerHost) this.#restartPathState(entry, now);
   }
 
-  /** A path to another host: its MTU is unknown and the old window says nothing of it. */
+  /**
+   * A path to another host: its MTU, RTT and capacity are unknown, and what the channel learnt
+   * of the old one says nothing of them (RFC 9000 §9.4). Congestion control and the RTT
+   * estimate start over as on a new channel; packets still in flight are tracked as before.
+   */
   #restartPathState(entry: PathEntry<P>, now: number): void {
-    this.congestion.onPersistentCongestion(now);
+    this.congestion.onPathChange(now);
+    this.recovery.onPathChange(now);
     this.#pmtu = this.#newPmtuSearch(entry.path, now);
     this.#applyPmtu();
   }

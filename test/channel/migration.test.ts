@@ -152,6 +152,40 @@ describe('failover: a channel moves to another endpoint of its peer', () => {
     expect(movedAfter).toBeLessThan(5000);
   });
 
+  it('failing over to another host, the channel learns the new path from scratch: RTT, window and threshold (RFC 9000 §9.4)', async () => {
+    const net = new SimNetwork({
+      seed: 13,
+      defaultLink: { delayMs: 10, bandwidthBps: 10_000_000, queueBytes: 60_000 },
+    });
+    const clientHost = net.addHost({ name: 'client', addresses: ['10.0.0.1'] });
+    const serverHost = net.addHost({ name: 'server', addresses: ['10.0.0.2', '10.0.1.2'] });
+    // The second address is far away: 100 ms each way instead of 10.
+    net.setLink('10.0.0.1', '10.0.1.2', { delayMs: 100 });
+    net.setLink('10.0.1.2', '10.0.0.1', { delayMs: 100 });
+    const client = hostSide(net, clientHost, 5000, 905, () => new BulkSource(6000));
+    const server = hostSide(net, serverHost, 443, 906, () => new BulkSource(0), undefined, [
+      serverHost.bind(443, '10.0.1.2'),
+    ]);
+    const { clientChannel, serverSource } = await connectBulk(net, client, server, 443, {
+      peerEndpoints: [{ host: '10.0.1.2', port: 443 }],
+    });
+    const core = clientChannel.core;
+    net.runUntil(() => core.congestion.slowStartThreshold < Number.POSITIVE_INFINITY, 20_000);
+    expect(core.recovery.rtt.min).toBeLessThan(30);
+    net.impairLink('10.0.0.1', '10.0.0.2', { blackhole: true });
+    net.impairLink('10.0.0.2', '10.0.0.1', { blackhole: true });
+    net.runUntil(() => core.stats.failovers > 0, 30_000);
+    // The old path's queue-filling window and its threshold are gone.
+    expect(core.congestion.slowStartThreshold).toBe(Number.POSITIVE_INFINITY);
+    expect(core.congestion.window).toBeLessThanOrEqual(10 * core.congestion.maxDatagramSize);
+    net.runFor(2000);
+    // Its 20 ms minimum would have stayed forever (a minimum never rises): now it is the new
+    // path's 200 ms.
+    expect(core.recovery.rtt.min).toBeGreaterThanOrEqual(200);
+    net.runFor(60_000);
+    expect(serverSource.chunksReceived.size).toBe(6000);
+  });
+
   it('with no alternate endpoint the channel stays on its path and reports the link down', async () => {
     const net = new SimNetwork({ seed: 12, defaultLink: { delayMs: 10 } });
     const clientHost = net.addHost({ name: 'client', addresses: ['10.0.0.1'] });

@@ -75,6 +75,12 @@ export interface CongestionController {
   onLoss(largestLostTimeSent: number, bytesLost: number, now: number, persistent: boolean): void;
   /** Collapses the window to the minimum (RFC 9002 §7.6.2); `onLoss` calls it when persistent. */
   onPersistentCongestion(now: number): void;
+  /**
+   * The channel moved to a path to another host at `now` (RFC 9000 §9.4): start over as a new
+   * controller would (initial window, slow start with no threshold), keeping the bytes in
+   * flight, whose acknowledgements and losses then neither grow nor cut the new window.
+   */
+  onPathChange(now: number): void;
   /** In-flight bytes were dropped without an acknowledgement or a loss (RFC 9002 §6.4). */
   onDiscard(bytes: number): void;
   /**

@@ -100,6 +100,15 @@ export class Cubic extends WindowController {
     this.#epochStart = Number.NaN;
   }
 
+  protected override forget(): void {
+    this.#wMax = 0;
+    this.#origin = 0;
+    this.#epochStart = Number.NaN;
+    this.#k = 0;
+    this.#wEst = 0;
+    this.#lastAck = Number.NEGATIVE_INFINITY;
+  }
+
   protected override onAppLimitedAck(now: number): void {
     if (Number.isNaN(this.#epochStart)) return;
     this.#epochStart += now - this.#lastAck;

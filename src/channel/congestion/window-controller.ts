@@ -123,6 +123,18 @@ export abstract class WindowController implements CongestionController {
     this.restart(now);
   }
 
+  onPathChange(now: number): void {
+    this.cwnd = initialWindow(this.#mds);
+    this.ssthresh = Number.POSITIVE_INFINITY;
+    // Everything in flight went out on the old path: as at a congestion event, its
+    // acknowledgements must not grow this window nor its losses cut it (RFC 9002 §7.3.2).
+    this.#recoveryStart = now;
+    this.#inRecovery = false;
+    this.#lastUtilized = Number.NEGATIVE_INFINITY;
+    this.#pristine = true;
+    this.forget();
+  }
+
   onDiscard(bytes: number): void {
     this.#release(bytes);
   }
@@ -148,6 +160,9 @@ export abstract class WindowController implements CongestionController {
 
   /** Persistent congestion has collapsed the window; forget algorithm state tied to it. */
   protected restart(_now: number): void {}
+
+  /** A new path: forget all algorithm state, as a new controller would have none. */
+  protected forget(): void {}
 
   // A peer can never take out more than was put in; clamping keeps a caller's slip local.
   #release(bytes: number): void {

@@ -119,6 +119,9 @@ export class LossDetector<T> {
   readonly rtt: RttEstimator;
   readonly #sent = new SentPackets<T>();
   readonly #maxAckDelay: number;
+  /** The thresholds configured, which a path change returns to. */
+  readonly #initialPacketThreshold: number;
+  readonly #initialTimeThreshold: number;
   #packetThreshold: number;
   #timeThreshold: number;
   /**
@@ -135,6 +138,8 @@ export class LossDetector<T> {
   #ptoCount = 0;
   // Only packets sent after this can make persistent congestion (RFC 9002 §7.6.2).
   #firstSampleTime = Number.POSITIVE_INFINITY;
+  // Only packets sent since the path last changed give RTT samples (RFC 9000 §9.4).
+  #pathSince = Number.NEGATIVE_INFINITY;
 
   constructor(options: LossDetectorOptions = {}) {
     this.rtt = new RttEstimator(options.initialRtt ?? INITIAL_RTT_MS);
@@ -163,6 +168,25 @@ export class LossDetector<T> {
       'must be a positive number',
     );
     this.#handshakeConfirmed = options.handshakeConfirmed ?? true;
+    this.#initialPacketThreshold = this.#packetThreshold;
+    this.#initialTimeThreshold = this.#timeThreshold;
+  }
+
+  /**
+   * The channel moved to a path to another host at `now` (RFC 9000 §9.4): what was learnt of
+   * the old one (RTT, reordering) says nothing of it. The RTT estimate starts over and takes
+   * samples only from packets sent from now on, so that late acknowledgements from the old
+   * path do not pass for the new one's; the loss thresholds return to their configured values;
+   * and only packets sent after the new path's first sample can make persistent congestion.
+   * Packets in flight stay tracked: they are acknowledged or declared lost as before.
+   */
+  onPathChange(now: number): void {
+    this.rtt.reset();
+    this.#pathSince = now;
+    this.#firstSampleTime = Number.POSITIVE_INFINITY;
+    this.#packetThreshold = this.#initialPacketThreshold;
+    this.#timeThreshold = this.#initialTimeThreshold;
+    this.#recentLosses.clear();
   }
 
   /** The largest packet number the peer has acknowledged, or -1. */
@@ -385,6 +409,7 @@ export class LossDetector<T> {
   #sampleRtt(acked: SentPacket<T>[], largest: number, ackDelay: number, now: number): boolean {
     const newest = acked[acked.length - 1] as SentPacket<T>;
     if (newest.pn !== largest || !acked.some((packet) => packet.ackEliciting)) return false;
+    if (newest.timeSent < this.#pathSince) return false;
     const cap = this.#handshakeConfirmed ? this.#maxAckDelay : Number.POSITIVE_INFINITY;
     this.rtt.update(now - newest.timeSent, ackDelay, cap);
     if (!Number.isFinite(this.#firstSampleTime)) this.#firstSampleTime = now;

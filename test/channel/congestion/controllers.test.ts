@@ -114,6 +114,33 @@ describe.each(controllers)('%s', (_name, make) => {
     expect(cc.window).toBe(8 * MDS);
   });
 
+  it('starts over on a path change as a new controller would, untouched by what the old path had in flight (RFC 9000 §9.4)', () => {
+    const cc = make({ maxDatagramSize: MDS });
+    loseOne(cc, 0, 50);
+    drain(cc, 0, 100);
+    let now = fullRound(cc, 100, 100);
+    expect(cc.slowStartThreshold).toBeLessThan(Number.POSITIVE_INFINITY);
+    while (cc.canSend(MDS)) cc.onPacketSent(MDS, now);
+    const oldFlight = cc.bytesInFlight;
+    cc.onPathChange(now + 10);
+    const fresh = make({ maxDatagramSize: MDS });
+    expect(cc.window).toBe(fresh.window);
+    expect(cc.slowStartThreshold).toBe(Number.POSITIVE_INFINITY);
+    expect(cc.bytesInFlight).toBe(oldFlight);
+    // What was in flight on the old path neither cuts nor grows the new window.
+    cc.onLoss(now, MDS, now + 20, false);
+    expect(cc.window).toBe(fresh.window);
+    expect(cc.inRecovery).toBe(false);
+    drain(cc, now, now + 30);
+    expect(cc.window).toBe(fresh.window);
+    expect(cc.bytesInFlight).toBe(0);
+    // Then it slow-starts from the initial window with no threshold, as a new controller does.
+    now = fullRound(cc, now + 30, 100);
+    expect(cc.window).toBe(2 * fresh.window);
+    fullRound(cc, now, 100);
+    expect(cc.window).toBe(4 * fresh.window);
+  });
+
   it('does not grow while the application leaves most of the window unused (RFC 9002 §7.8)', () => {
     const cc = make();
     for (let round = 0; round < 20; round++) {

@@ -470,6 +470,29 @@ const scenario = fc
     });
   });
 
+describe('LossDetector on a path change (RFC 9000 §9.4)', () => {
+  it('starts the RTT over, sampling only packets sent since, and returns to the configured thresholds', () => {
+    const detector = new LossDetector<number>();
+    for (let pn = 0; pn < 20; pn++) detector.onPacketSent(pn, 0, SIZE, true, true, pn);
+    detector.onAck([[1, 10]], 0, 10);
+    detector.onAck([[0, 10]], 0, 10); // packet 0 was declared lost and was not: threshold grows
+    expect(detector.packetThreshold).toBeGreaterThan(3);
+    expect(detector.rtt.min).toBe(10);
+
+    detector.onPathChange(100);
+    expect(detector.rtt.hasSample).toBe(false);
+    expect(detector.packetThreshold).toBe(3);
+    expect(detector.timeThreshold).toBe(9 / 8);
+    // A late acknowledgement of an old-path packet is applied but is no sample of the new path.
+    expect(acked(detector.onAck([[0, 11]], 0, 150)).rttSampled).toBe(false);
+    expect(detector.rtt.hasSample).toBe(false);
+    detector.onPacketSent(20, 110, SIZE, true, true, 20);
+    expect(acked(detector.onAck([[20, 20]], 0, 310)).rttSampled).toBe(true);
+    expect(detector.rtt.min).toBe(200);
+    expect(detector.rtt.smoothed).toBe(200);
+  });
+});
+
 describe('LossDetector against a model (properties)', () => {
   it('property: losses by packet threshold exactly, each packet resolved at most once', () => {
     fc.assert(
