@@ -172,6 +172,8 @@ export interface ChannelStats {
   /** Path MTU probes sent, and those the peer acknowledged. */
   mtuProbesSent: number;
   mtuProbesAcked: number;
+  /** Congestion responses undone because every loss that drew them was disproved by an ACK. */
+  congestionUndos: number;
 }
 
 interface PacketRecord<T> {
@@ -227,6 +229,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     amplificationLimited: 0,
     mtuProbesSent: 0,
     mtuProbesAcked: 0,
+    congestionUndos: 0,
   };
   /** The packet keys and their updates (RFC 9001 §6 style). */
   readonly keys: KeyPhases;
@@ -566,6 +569,7 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
           now,
         );
       else if (outcome.kind === 'pto') this.#probes = outcome.probes;
+      this.#settleLosses();
       this.#applyPmtu();
     }
     if (now >= this.#lastAckElicitingSent + this.#keepaliveMs) this.#pingQueued = true;
@@ -769,6 +773,11 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       this.#fail(ChannelErrorCode.protocolViolation, `ACK of ${outcome.reason}`);
       return;
     }
+    // Before the acknowledgements: with the cut undone, they grow the window it had.
+    for (const { packet, lostAt } of outcome.disproved) {
+      if (!packet.inFlight || packet.frames.uncounted) continue;
+      if (this.congestion.onSpuriousLoss(lostAt, packet.size)) this.stats.congestionUndos++;
+    }
     if (outcome.acked.length > 0) {
       this.#lastProgress = this.#now;
       this.#progressed = true;
@@ -802,7 +811,15 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
       outcome.persistentCongestion,
       this.#now,
     );
+    this.#settleLosses();
     this.#applyPmtu();
+  }
+
+  /** Losses no ACK can disprove any more: the cuts they drew stand. */
+  #settleLosses(): void {
+    for (const { packet, lostAt } of this.recovery.takeSettledLosses()) {
+      if (packet.inFlight && !packet.frames.uncounted) this.congestion.onLossSettled(lostAt);
+    }
   }
 
   #onLoss(

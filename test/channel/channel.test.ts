@@ -43,6 +43,24 @@ describe('channel on the simulator', () => {
     expect(clientChannel.core.stats.packetsLost).toBeGreaterThanOrEqual(clientSource.lost.size);
   });
 
+  it('on a path that reorders and loses nothing, every congestion cut is undone once its losses turn up', async () => {
+    const { net, serverSource, clientChannel } = await channelPair({
+      chunks: 3000,
+      seed: 4,
+      // One packet in twenty held back 8 ms: later ones overtake it by many places. (Held back
+      // longer than a round trip, it would arrive after the receiver stopped reporting that
+      // range, and its loss could not be disproved.)
+      net: { defaultLink: { delayMs: 10, reorder: 0.05, reorderDelayMs: 8 } },
+    });
+    net.runFor(60_000);
+    expect(serverSource.chunksReceived.size).toBe(3000);
+    const core = clientChannel.core;
+    expect(core.stats.packetsLost).toBeGreaterThan(0);
+    expect(core.stats.congestionUndos).toBeGreaterThan(0);
+    // Nothing was lost, so no cut stands: the sender never left slow start.
+    expect(core.congestion.slowStartThreshold).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('link state under a partition: up, stalled, down, and up again soon after healing', async () => {
     const { net, client, server, clientChannel } = await channelPair({
       chunks: 100_000,

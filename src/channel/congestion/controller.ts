@@ -76,6 +76,15 @@ export interface CongestionController {
   /** Collapses the window to the minimum (RFC 9002 §7.6.2); `onLoss` calls it when persistent. */
   onPersistentCongestion(now: number): void;
   /**
+   * A packet of `bytes` declared lost at `lostAt` was acknowledged after all: the path
+   * reordered it. Once every loss declared since a run of congestion events began is disproved,
+   * the window and threshold return to what they were before it (the Eifel response of RFC 4015
+   * §3.2, as Linux TCP undoes a reduction), and this returns true.
+   */
+  onSpuriousLoss(lostAt: number, bytes: number): boolean;
+  /** A loss declared at `lostAt` can no longer be disproved: what it cut stays cut. */
+  onLossSettled(lostAt: number): void;
+  /**
    * The channel moved to a path to another host at `now` (RFC 9000 §9.4): start over as a new
    * controller would (initial window, slow start with no threshold), keeping the bytes in
    * flight, whose acknowledgements and losses then neither grow nor cut the new window.

@@ -14,6 +14,16 @@ export const CUBIC_BETA = 0.7;
  */
 export const CUBIC_ALPHA = (3 * (1 - CUBIC_BETA)) / (1 + CUBIC_BETA);
 
+/** CUBIC's own variables, saved at a congestion event in case it is disproved. */
+interface CubicState {
+  readonly wMax: number;
+  readonly origin: number;
+  readonly epochStart: number;
+  readonly k: number;
+  readonly wEst: number;
+  readonly lastAck: number;
+}
+
 /**
  * CUBIC, RFC 9438. After a congestion event the window follows
  * `W_cubic(t) = C·(t − K)³ + W_max` (t in seconds since congestion avoidance resumed): concave up
@@ -98,6 +108,27 @@ export class Cubic extends WindowController {
 
   protected override restart(): void {
     this.#epochStart = Number.NaN;
+  }
+
+  protected override saveState(): CubicState {
+    return {
+      wMax: this.#wMax,
+      origin: this.#origin,
+      epochStart: this.#epochStart,
+      k: this.#k,
+      wEst: this.#wEst,
+      lastAck: this.#lastAck,
+    };
+  }
+
+  protected override restoreState(state: unknown): void {
+    const saved = state as CubicState;
+    this.#wMax = saved.wMax;
+    this.#origin = saved.origin;
+    this.#epochStart = saved.epochStart;
+    this.#k = saved.k;
+    this.#wEst = saved.wEst;
+    this.#lastAck = saved.lastAck;
   }
 
   protected override forget(): void {

@@ -11,6 +11,19 @@ import {
 } from './controller.js';
 
 /**
+ * The state before a run of congestion events, kept until every loss declared since is
+ * disproved (then it is put back) or one of them settles (then the cuts stand).
+ */
+interface UndoPoint {
+  readonly cwnd: number;
+  readonly ssthresh: number;
+  readonly recoveryStart: number;
+  readonly algorithm: unknown;
+  /** When the run's first cut was made, ms: losses declared before belong to no run. */
+  readonly since: number;
+}
+
+/**
  * What NewReno and CUBIC share (RFC 9002 §7): bytes in flight, slow start, the recovery period,
  * the minimum window, the application-limited rule and pacing. Subclasses supply the
  * congestion-avoidance increase and the multiplicative decrease.
@@ -33,6 +46,11 @@ export abstract class WindowController implements CongestionController {
   #lastUtilized = Number.NEGATIVE_INFINITY;
   // Until the first ACK or loss the window is the initial one, to recompute if the size changes.
   #pristine: boolean;
+  // The state before a run of congestion events, to put back should all its losses be disproved.
+  #undo: UndoPoint | undefined;
+  // Bytes declared lost since the run began, and how many of them were disproved since.
+  #runLostBytes = 0;
+  #runDisprovedBytes = 0;
 
   constructor(options: ControllerOptions = {}) {
     this.#mds = checkDatagramSize(options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM_SIZE);
@@ -104,18 +122,58 @@ export abstract class WindowController implements CongestionController {
     this.#release(bytesLost);
     this.#pristine = false;
     if (largestLostTimeSent > this.#recoveryStart) {
+      // A cut while an earlier one may still be disproved joins its run: reordering that
+      // outlasts a round trip makes a run of cuts, and only the state before all of them is
+      // the one to put back.
+      this.#undo ??= {
+        cwnd: this.cwnd,
+        ssthresh: this.ssthresh,
+        recoveryStart: this.#recoveryStart,
+        algorithm: this.saveState(),
+        since: now,
+      };
       // Recovery starts now, not at the loss: every packet already in flight was sent into the
       // window being cut, so its loss must not cut again (RFC 9002 §7.3.2).
       this.#recoveryStart = now;
       this.#inRecovery = true;
       this.reduce(now);
     }
+    if (this.#undo !== undefined) this.#runLostBytes += bytesLost;
     if (persistent) this.onPersistentCongestion(now);
+  }
+
+  onSpuriousLoss(lostAt: number, bytes: number): boolean {
+    const undo = this.#undo;
+    // A loss declared before the run began was answered by an earlier, settled one.
+    if (undo === undefined || lostAt < undo.since) return false;
+    this.#runDisprovedBytes += bytes;
+    if (this.#runDisprovedBytes < this.#runLostBytes) return false;
+    // Nothing was lost: the window was never too large. Packets sent since the event may grow
+    // it again, and only a new loss of one sent after the old recovery start cuts it.
+    this.cwnd = Math.max(this.cwnd, undo.cwnd);
+    this.ssthresh = Math.max(this.ssthresh, undo.ssthresh);
+    this.#recoveryStart = undo.recoveryStart;
+    this.#inRecovery = false;
+    this.#dropUndo();
+    this.restoreState(undo.algorithm);
+    return true;
+  }
+
+  onLossSettled(lostAt: number): void {
+    if (this.#undo !== undefined && lostAt >= this.#undo.since) this.#dropUndo();
+  }
+
+  #dropUndo(): void {
+    this.#undo = undefined;
+    this.#runLostBytes = 0;
+    this.#runDisprovedBytes = 0;
   }
 
   onPersistentCongestion(now: number): void {
     // The path may have changed completely: restart from the minimum in slow start, out of
     // recovery so that the next acknowledgement already grows the window (RFC 9002 §7.6.2).
+    // A collapse this deep is not undone.
+    this.#dropUndo();
     this.cwnd = this.minimumWindow;
     this.#recoveryStart = Number.NEGATIVE_INFINITY;
     this.#inRecovery = false;
@@ -132,6 +190,7 @@ export abstract class WindowController implements CongestionController {
     this.#inRecovery = false;
     this.#lastUtilized = Number.NEGATIVE_INFINITY;
     this.#pristine = true;
+    this.#dropUndo();
     this.forget();
   }
 
@@ -163,6 +222,14 @@ export abstract class WindowController implements CongestionController {
 
   /** A new path: forget all algorithm state, as a new controller would have none. */
   protected forget(): void {}
+
+  /** The algorithm's own state before a congestion event, for {@link restoreState}. */
+  protected saveState(): unknown {
+    return undefined;
+  }
+
+  /** Puts back what {@link saveState} returned: the event it preceded was disproved. */
+  protected restoreState(_state: unknown): void {}
 
   // A peer can never take out more than was put in; clamping keeps a caller's slip local.
   #release(bytes: number): void {

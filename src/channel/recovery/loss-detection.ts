@@ -57,9 +57,24 @@ export interface LossReport<T> {
   readonly persistentCongestion: boolean;
 }
 
+/** A packet declared lost that an ACK then named: the path reordered it, nothing was lost. */
+export interface DisprovedLoss<T> {
+  readonly packet: SentPacket<T>;
+  /** When it was declared lost, ms. */
+  readonly lostAt: number;
+}
+
+/** A loss declared recently, kept until an ACK disproves it or it is too old to matter. */
+interface RecentLoss<T> extends DisprovedLoss<T> {
+  /** How far below the largest acknowledged it was declared lost, or -1 if by time. */
+  readonly distance: number;
+}
+
 /** The outcome of an ACK frame that names only packets that were sent. */
 export interface AckReport<T> extends LossReport<T> {
   readonly kind: 'acked';
+  /** Packets this ACK proved were not lost after all, oldest declaration first. */
+  readonly disproved: readonly DisprovedLoss<T>[];
   /** Newly acknowledged packets, oldest first; each packet is reported once, ever. */
   readonly acked: readonly SentPacket<T>[];
   /** Bytes in flight among `acked`. */
@@ -96,8 +111,10 @@ const NO_LOSS: LossReport<never> = Object.freeze({
   largestLostTimeSent: Number.NEGATIVE_INFINITY,
   persistentCongestion: false,
 });
+const NOTHING_DISPROVED: readonly DisprovedLoss<never>[] = Object.freeze([]);
 const NOTHING_ACKED: AckReport<never> = Object.freeze({
   kind: 'acked',
+  disproved: NOTHING_DISPROVED,
   acked: NO_PACKETS,
   ackedBytes: 0,
   rttSampled: false,
@@ -125,11 +142,13 @@ export class LossDetector<T> {
   #packetThreshold: number;
   #timeThreshold: number;
   /**
-   * Recently declared losses, by packet number: how far below the largest acknowledged each
-   * was then, or -1 if declared by time. An ACK for one of them proves the path reorders more
-   * than the thresholds allow (RFC 9002 §6.1.1, §6.1.2 let them adapt), so they grow.
+   * Recently declared losses, by packet number. An ACK for one of them proves the path
+   * reordered it more than the thresholds allow (RFC 9002 §6.1.1, §6.1.2 let them adapt), so
+   * they grow, and the congestion response it drew may be undone.
    */
-  readonly #recentLosses = new Map<number, number>();
+  readonly #recentLosses = new Map<number, RecentLoss<T>>();
+  /** Recent losses forgotten since {@link LossDetector.takeSettledLosses} last ran. */
+  #settled: RecentLoss<T>[] | undefined;
   #spuriousLosses = 0;
   readonly #persistentThreshold: number;
   #handshakeConfirmed: boolean;
@@ -214,6 +233,16 @@ export class LossDetector<T> {
     return this.#sent.ackElicitingInFlight;
   }
 
+  /**
+   * The declared losses forgotten since the last call, oldest first: too far below the largest
+   * acknowledged (or too many since) for an ACK to disprove them now, so they stand.
+   */
+  takeSettledLosses(): readonly DisprovedLoss<T>[] {
+    const settled = this.#settled;
+    this.#settled = undefined;
+    return settled ?? NOTHING_DISPROVED;
+  }
+
   /** Losses declared and later disproved by an ACK: the path reordered the packet. */
   get spuriousLosses(): number {
     return this.#spuriousLosses;
@@ -290,11 +319,14 @@ export class LossDetector<T> {
     if (violation !== undefined) return violation;
     const largest = (ranges[0] as AckedRange)[1];
     this.#largestAcked = Math.max(this.#largestAcked, largest);
-    if (this.#recentLosses.size > 0) this.#learnReordering(ranges);
+    const disproved =
+      this.#recentLosses.size > 0 ? this.#learnReordering(ranges) : NOTHING_DISPROVED;
 
     const acked = this.#acknowledge(ranges);
     // An ACK that acknowledges nothing new changes nothing else (RFC 9002 Appendix A.7).
-    if (acked === undefined) return NOTHING_ACKED;
+    if (acked === undefined) {
+      return disproved.length === 0 ? NOTHING_ACKED : { ...NOTHING_ACKED, disproved };
+    }
 
     const rttSampled = this.#sampleRtt(acked, largest, ackDelay, now);
     const loss = this.#detectLost(now);
@@ -302,7 +334,7 @@ export class LossDetector<T> {
     this.#sent.trim();
     let ackedBytes = 0;
     for (const packet of acked) if (packet.inFlight) ackedBytes += packet.size;
-    return { kind: 'acked', acked, ackedBytes, rttSampled, ...loss };
+    return { kind: 'acked', disproved, acked, ackedBytes, rttSampled, ...loss };
   }
 
   /**
@@ -370,15 +402,19 @@ export class LossDetector<T> {
 
   // Raises the thresholds past each recent loss the ranges acknowledge, and forgets losses
   // too old to be disproved now.
-  #learnReordering(ranges: readonly AckedRange[]): void {
-    for (const [pn, distance] of this.#recentLosses) {
+  #learnReordering(ranges: readonly AckedRange[]): readonly DisprovedLoss<T>[] {
+    let disproved: RecentLoss<T>[] | undefined;
+    for (const [pn, loss] of this.#recentLosses) {
       if (this.#largestAcked - pn > SPURIOUS_WINDOW) {
         this.#recentLosses.delete(pn);
+        (this.#settled ??= []).push(loss);
         continue;
       }
       if (!covers(ranges, pn)) continue;
       this.#recentLosses.delete(pn);
       this.#spuriousLosses++;
+      (disproved ??= []).push(loss);
+      const distance = loss.distance;
       if (distance >= 0) {
         this.#packetThreshold = Math.min(
           Math.max(this.#packetThreshold, distance + 1),
@@ -388,6 +424,7 @@ export class LossDetector<T> {
         this.#timeThreshold = Math.min(this.#timeThreshold + 1 / 8, MAX_TIME_THRESHOLD);
       }
     }
+    return disproved ?? NOTHING_DISPROVED;
   }
 
   // Resolves the outstanding packets the ranges name, oldest first; undefined for none.
@@ -417,8 +454,9 @@ export class LossDetector<T> {
   }
 
   #forgetOldestLoss(): void {
-    for (const pn of this.#recentLosses.keys()) {
+    for (const [pn, loss] of this.#recentLosses) {
       this.#recentLosses.delete(pn);
+      (this.#settled ??= []).push(loss);
       return;
     }
   }
@@ -459,9 +497,11 @@ export class LossDetector<T> {
         runStart = Number.NaN;
         continue;
       }
-      (lost ??= []).push(sent.markLost(i));
+      const lostPacket = sent.markLost(i);
+      (lost ??= []).push(lostPacket);
       if (this.#recentLosses.size >= SPURIOUS_WINDOW) this.#forgetOldestLoss();
-      this.#recentLosses.set(packet.pn, late ? this.#largestAcked - packet.pn : -1);
+      const distance = late ? this.#largestAcked - packet.pn : -1;
+      this.#recentLosses.set(packet.pn, { packet: lostPacket, lostAt: now, distance });
       if (packet.inFlight) {
         lostBytes += packet.size;
         largestLostTimeSent = Math.max(largestLostTimeSent, packet.timeSent);

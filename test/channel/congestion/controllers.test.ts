@@ -80,6 +80,72 @@ describe.each(controllers)('%s', (_name, make) => {
     expect(cc.window).toBeCloseTo(100 * MDS * factor * factor, 6);
   });
 
+  it('undoes a cut once every loss that drew it is disproved, and only then (RFC 4015 §3.2)', () => {
+    const cc = make({ initialWindow: 100 * MDS });
+    const before = { window: cc.window, threshold: cc.slowStartThreshold };
+    while (cc.canSend(MDS)) cc.onPacketSent(MDS, 0);
+    cc.onLoss(0, 2 * MDS, 100, false); // two packets of the window declared lost
+    cc.onLoss(0, MDS, 120, false); // and a third, later, in the same recovery
+    const cut = cc.window;
+    expect(cut).toBeLessThan(before.window);
+    // Two of the three turn up: the cut stands.
+    expect(cc.onSpuriousLoss(100, MDS)).toBe(false);
+    expect(cc.onSpuriousLoss(120, MDS)).toBe(false);
+    expect(cc.window).toBe(cut);
+    expect(cc.inRecovery).toBe(true);
+    // The last one too: nothing was lost, and the window is back.
+    expect(cc.onSpuriousLoss(100, MDS)).toBe(true);
+    expect(cc.window).toBe(before.window);
+    expect(cc.slowStartThreshold).toBe(before.threshold);
+    expect(cc.inRecovery).toBe(false);
+    // Nothing left to undo.
+    expect(cc.onSpuriousLoss(100, MDS)).toBe(false);
+  });
+
+  it('undoes a run of cuts as one, back to the state before the first', () => {
+    const cc = make({ initialWindow: 100 * MDS });
+    const before = { window: cc.window, threshold: cc.slowStartThreshold };
+    loseOne(cc, 0, 100);
+    const first = cc.window;
+    cc.onPacketSent(MDS, 150);
+    cc.onLoss(150, MDS, 200, false); // a second cut before the first loss turned up
+    expect(cc.window).toBeLessThan(first);
+    expect(cc.onSpuriousLoss(100, MDS)).toBe(false);
+    expect(cc.onSpuriousLoss(200, MDS)).toBe(true);
+    expect(cc.window).toBe(before.window);
+    expect(cc.slowStartThreshold).toBe(before.threshold);
+  });
+
+  it('a settled loss ends its run: the cuts stand, and only losses of a later run undo a later cut', () => {
+    const cc = make({ initialWindow: 100 * MDS });
+    loseOne(cc, 0, 100);
+    const cut = cc.window;
+    cc.onLossSettled(100);
+    expect(cc.onSpuriousLoss(100, MDS)).toBe(false);
+    expect(cc.window).toBe(cut);
+    cc.onPacketSent(MDS, 150);
+    cc.onLoss(150, MDS, 200, false);
+    expect(cc.window).toBeLessThan(cut);
+    expect(cc.onSpuriousLoss(100, MDS)).toBe(false); // declared before this run began
+    expect(cc.onSpuriousLoss(200, MDS)).toBe(true);
+    expect(cc.window).toBe(cut);
+  });
+
+  it('does not undo persistent congestion or what came before a path change', () => {
+    const collapsed = make({ initialWindow: 100 * MDS });
+    while (collapsed.canSend(MDS)) collapsed.onPacketSent(MDS, 0);
+    collapsed.onLoss(0, collapsed.bytesInFlight, 100, true);
+    expect(collapsed.onSpuriousLoss(100, 100 * MDS)).toBe(false);
+    expect(collapsed.window).toBe(2 * MDS);
+
+    const moved = make({ initialWindow: 100 * MDS });
+    loseOne(moved, 0, 100);
+    moved.onPathChange(110);
+    const fresh = moved.window;
+    expect(moved.onSpuriousLoss(100, MDS)).toBe(false);
+    expect(moved.window).toBe(fresh);
+  });
+
   it('leaves recovery when a packet sent after its start is acknowledged', () => {
     const cc = make({ initialWindow: 20 * MDS });
     loseOne(cc, 0, 100);

@@ -603,8 +603,13 @@ describe('LossDetector against a model (properties)', () => {
     for (let pn = 0; pn < 40; pn++) detector.onPacketSent(pn, 0, SIZE, true, true, pn);
     // Packet 0 arrives five places late: declared lost at first...
     expect(pnsOf(acked(detector.onAck([[1, 5]], 0, 0.5)).lost)).toEqual([0]);
-    // ...then acknowledged: the path reorders by 5, so the threshold becomes 6.
-    detector.onAck([[0, 5]], 0, 0.5);
+    // ...then acknowledged: the path reorders by 5, so the threshold becomes 6, and the ACK
+    // reports the loss disproved, with when it was declared, for the congestion response.
+    const disproving = acked(detector.onAck([[0, 5]], 0, 0.7));
+    expect(disproving.disproved.map(({ packet, lostAt }) => [packet.pn, lostAt])).toEqual([
+      [0, 0.5],
+    ]);
+    expect(disproving.acked).toEqual([]);
     expect(detector.spuriousLosses).toBe(1);
     expect(detector.packetThreshold).toBe(6);
     // The same reordering again: packet 10 five places late is not declared lost.
@@ -636,6 +641,19 @@ describe('LossDetector against a model (properties)', () => {
         ).lost,
       ),
     ).toEqual([10]);
+  });
+
+  it('a loss too far below the largest acknowledged to be disproved now is reported settled, once', () => {
+    const detector = new LossDetector<number>();
+    for (let pn = 0; pn < 300; pn++) detector.onPacketSent(pn, 0, SIZE, true, true, pn);
+    expect(pnsOf(acked(detector.onAck([[1, 5]], 0, 0.5)).lost)).toEqual([0]);
+    expect(detector.takeSettledLosses()).toEqual([]);
+    detector.onAck([[1, 299]], 0, 0.6);
+    const settled = detector.takeSettledLosses();
+    expect(settled.map(({ packet, lostAt }) => [packet.pn, lostAt])).toEqual([[0, 0.5]]);
+    expect(detector.takeSettledLosses()).toEqual([]);
+    // Too late: an ACK naming it now disproves nothing.
+    expect(acked(detector.onAck([[0, 299]], 0, 0.7)).disproved).toEqual([]);
   });
 
   it('a loss by time an ACK later disproves lengthens the time threshold, up to two round trips', () => {
