@@ -114,26 +114,49 @@ describe('migration: a channel follows its peer to a new address', () => {
   });
 });
 
+/**
+ * A client sending `chunks` to a server with a second address, 10.0.1.2, which the client
+ * knows as an alternate endpoint; links of 10 ms each way (`secondDelayMs` to the second).
+ */
+async function twoAddressServer(options: {
+  seed: number;
+  chunks: number;
+  queueBytes: number;
+  secondDelayMs?: number;
+}) {
+  const { seed, chunks, queueBytes, secondDelayMs = 10 } = options;
+  const net = new SimNetwork({
+    seed,
+    defaultLink: { delayMs: 10, bandwidthBps: 10_000_000, queueBytes },
+  });
+  const clientHost = net.addHost({ name: 'client', addresses: ['10.0.0.1'] });
+  const serverHost = net.addHost({ name: 'server', addresses: ['10.0.0.2', '10.0.1.2'] });
+  net.setLink('10.0.0.1', '10.0.1.2', { delayMs: secondDelayMs });
+  net.setLink('10.0.1.2', '10.0.0.1', { delayMs: secondDelayMs });
+  const client = hostSide(net, clientHost, 5000, seed * 100 + 1, () => new BulkSource(chunks));
+  const server = hostSide(
+    net,
+    serverHost,
+    443,
+    seed * 100 + 2,
+    () => new BulkSource(0),
+    undefined,
+    [serverHost.bind(443, '10.0.1.2')],
+  );
+  const pair = await connectBulk(net, client, server, 443, {
+    peerEndpoints: [{ host: '10.0.1.2', port: 443 }],
+  });
+  return { net, ...pair };
+}
+
 describe('failover: a channel moves to another endpoint of its peer', () => {
   it('when the path to one server address goes black, the client probes the other and finishes there', async () => {
-    const net = new SimNetwork({
-      seed: 11,
-      defaultLink: { delayMs: 10, bandwidthBps: 10_000_000, queueBytes: 100_000 },
-    });
-    const clientHost = net.addHost({ name: 'client', addresses: ['10.0.0.1'] });
-    const serverHost = net.addHost({ name: 'server', addresses: ['10.0.0.2', '10.0.1.2'] });
-    const client = hostSide(net, clientHost, 5000, 901, () => new BulkSource(4000));
-    const server = hostSide(net, serverHost, 443, 902, () => new BulkSource(0), undefined, [
-      serverHost.bind(443, '10.0.1.2'),
-    ]);
     const second = { host: '10.0.1.2', port: 443 };
-    const { clientChannel, serverChannel, serverSource } = await connectBulk(
-      net,
-      client,
-      server,
-      443,
-      { peerEndpoints: [second] },
-    );
+    const { net, clientChannel, serverChannel, serverSource } = await twoAddressServer({
+      seed: 11,
+      chunks: 4000,
+      queueBytes: 100_000,
+    });
     const states: LinkState[] = [];
     clientChannel.linkState$.subscribe((state) => states.push(state));
     net.runFor(500);
@@ -153,21 +176,12 @@ describe('failover: a channel moves to another endpoint of its peer', () => {
   });
 
   it('failing over to another host, the channel learns the new path from scratch: RTT, window and threshold (RFC 9000 §9.4)', async () => {
-    const net = new SimNetwork({
+    const { net, clientChannel, serverSource } = await twoAddressServer({
       seed: 13,
-      defaultLink: { delayMs: 10, bandwidthBps: 10_000_000, queueBytes: 60_000 },
-    });
-    const clientHost = net.addHost({ name: 'client', addresses: ['10.0.0.1'] });
-    const serverHost = net.addHost({ name: 'server', addresses: ['10.0.0.2', '10.0.1.2'] });
-    // The second address is far away: 100 ms each way instead of 10.
-    net.setLink('10.0.0.1', '10.0.1.2', { delayMs: 100 });
-    net.setLink('10.0.1.2', '10.0.0.1', { delayMs: 100 });
-    const client = hostSide(net, clientHost, 5000, 905, () => new BulkSource(6000));
-    const server = hostSide(net, serverHost, 443, 906, () => new BulkSource(0), undefined, [
-      serverHost.bind(443, '10.0.1.2'),
-    ]);
-    const { clientChannel, serverSource } = await connectBulk(net, client, server, 443, {
-      peerEndpoints: [{ host: '10.0.1.2', port: 443 }],
+      chunks: 6000,
+      queueBytes: 60_000,
+      // The second address is far away: 100 ms each way instead of 10.
+      secondDelayMs: 100,
     });
     const core = clientChannel.core;
     net.runUntil(() => core.congestion.slowStartThreshold < Number.POSITIVE_INFINITY, 20_000);
