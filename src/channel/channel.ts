@@ -7,7 +7,6 @@ import {
   MAX_UDP_PAYLOAD_IPV6,
   type SocketAddress,
 } from '../net/datagram-socket.js';
-import { UdpSocket } from '../net/udp.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import type { Eid } from '../crypto/eid.js';
 import { type ChannelEvent, channelMachine } from '../machines/channel.machine.js';
@@ -217,12 +216,13 @@ export class Channel<T = never> {
   /**
    * Sends the next datagram the core has; false when it has none, or its socket is closed. A
    * socket may keep the buffer it is given until the datagram leaves, so each datagram gets one
-   * of its own size; but a UDP socket hands it to the system at once unless its send buffer is
-   * full, and so one scratch buffer serves them all, which spares allocating (and collecting)
-   * up to 64 KiB a datagram.
+   * of its own size; but one that says when its queue is empty (`sendQueueEmpty`, as a UDP
+   * socket does) hands it to the system at once unless its send buffer is full, and so one
+   * scratch buffer serves them all, which spares allocating (and collecting) up to 64 KiB a
+   * datagram.
    */
   #sendNext(now: number): boolean {
-    const reuse = this.core.activePath.socket instanceof UdpSocket;
+    const reuse = this.core.activePath.socket.sendQueueEmpty !== undefined;
     const scratch = reuse ? (this.#scratch ??= new Uint8Array(MAX_UDP_PAYLOAD_IPV6)) : undefined;
     const datagram =
       scratch === undefined
@@ -233,13 +233,13 @@ export class Channel<T = never> {
     if (socket.closed) return false;
     if (scratch === undefined) {
       socket.send(datagram, address);
-    } else if (!(socket instanceof UdpSocket)) {
+    } else if (socket.sendQueueEmpty === undefined) {
       // A path probe to another kind of socket: it gets a copy of its own.
       socket.send(datagram.slice(), address);
     } else {
       socket.send(datagram, address);
       // Queued behind a full system buffer, the scratch is the socket's until the datagram leaves.
-      if (!socket.sendQueueEmpty) this.#scratch = undefined;
+      if (socket.sendQueueEmpty === false) this.#scratch = undefined;
     }
     return true;
   }

@@ -28,6 +28,13 @@ export interface DatagramSocket {
    * @throws SocketClosedError after close.
    */
   send(data: Uint8Array, to: SocketAddress): void;
+  /**
+   * Optional. Present on a socket that hands each datagram to the system within `send` unless
+   * its send buffer is full: true when nothing waits in its queue, so that every buffer given to
+   * `send` is its caller's again. A sender may then seal one datagram after another into a
+   * single buffer. Sockets without it may keep each buffer until its datagram leaves.
+   */
+  readonly sendQueueEmpty?: boolean;
   /** Sets the handler of incoming datagrams; `null` discards them. */
   onReceive(handler: ReceiveHandler | null): void;
   /**
