@@ -122,6 +122,8 @@ export class UdpSocket implements DatagramSocket {
    * on to its buffer until it leaves.
    */
   get sendQueueEmpty(): boolean {
+    // A closed socket sends nothing more and holds no buffer (and node:dgram would throw).
+    if (this.#closing !== undefined) return true;
     return this.#socket.getSendQueueCount() === 0;
   }
 

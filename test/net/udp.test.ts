@@ -120,9 +120,11 @@ describe.each([
     // Nothing waits in the socket's queue: the caller's buffer is its own again.
     expect(a.sendQueueEmpty).toBe(true);
     const closing = a.close();
+    expect(a.sendQueueEmpty).toBe(true);
     const [arrival] = await arrivals;
     expect(arrival?.data).toEqual(pattern(300, 3));
     await closing;
+    expect(a.sendQueueEmpty).toBe(true);
   });
 
   it('delivers 200 datagrams sent back to back, each intact', async () => {
