@@ -11,10 +11,13 @@ const MAX_RANGES_LIMIT = 1 << 16;
  * search that finds it is O(log n).
  *
  * Memory is bounded whatever the peer sends. Past `maxRanges` ranges the oldest is dropped: by
- * then the sender has declared those packets lost or acknowledged them (RFC 9000 §13.2.4). Once
- * the peer has acknowledged an ACK frame, {@link AckRanges.forgetBelow} drops what that frame
- * reported. Either way the numbers below the new {@link AckRanges.floor} are forgotten for good:
- * a late packet below it is not recorded, so that it cannot grow the set again.
+ * then the sender has declared those packets lost or acknowledged them (RFC 9000 §13.2.4), and
+ * the numbers below the new {@link AckRanges.floor} are forgotten for good: a late packet below
+ * it is not recorded, so that it cannot grow the set again. Once the peer has acknowledged an
+ * ACK frame, {@link AckRanges.forgetBelow} drops what that frame reported, but a packet that
+ * arrives later below it is still recorded, and so reported once: it tells the sender that a
+ * packet it may have declared lost was only late, which is how a needless congestion cut is
+ * undone.
  */
 export class AckRanges {
   readonly #maxRanges: number;
@@ -50,7 +53,10 @@ export class AckRanges {
     return this.count === 0 ? -1 : this.#highAt(this.#end - 1);
   }
 
-  /** Packet numbers below this are forgotten: never held, and ignored by {@link AckRanges.add}. */
+  /**
+   * Packet numbers below this were dropped past `maxRanges`: never held again, and ignored by
+   * {@link AckRanges.add}.
+   */
   get floor(): number {
     return this.#floor;
   }
@@ -102,15 +108,14 @@ export class AckRanges {
   }
 
   /**
-   * Forgets every packet number below `pn`. Call it with the Largest Acknowledged of an ACK frame
-   * plus one once the packet carrying that frame is acknowledged (RFC 9000 §13.2.4): the peer
-   * knows about those packets, so they need not be reported again.
+   * Drops every range below `pn`. Call it with the Largest Acknowledged of an ACK frame plus one
+   * once the packet carrying that frame is acknowledged (RFC 9000 §13.2.4): the peer knows about
+   * those packets, so they need not be reported again. Unlike the floor, this does not refuse
+   * numbers below `pn` that arrive later.
    */
   forgetBelow(pn: number): void {
     checkPacketNumber(pn, 'pn');
-    if (pn <= this.#floor) return;
-    this.#floor = pn;
-    if (this.count === 0) return;
+    if (this.count === 0 || pn <= this.#lowAt(this.#start)) return;
     const i = this.#indexAtOrBelow(pn);
     if (i >= this.#start && pn <= this.#highAt(i)) {
       this.#start = i;

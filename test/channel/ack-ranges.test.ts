@@ -4,7 +4,10 @@ import { AckRanges } from '../../src/channel/ack-ranges.js';
 import type { AckRange } from '../../src/channel/frames.js';
 import { InvalidParameterError } from '../../src/net/errors.js';
 
-/** The specification: a plain set of numbers, a floor, and the same eviction rule. */
+/**
+ * The specification: a plain set of numbers, the same eviction rule, and a floor that only
+ * eviction raises; forgetting below a number refuses nothing later.
+ */
 class ModelRanges {
   readonly #held = new Set<number>();
   floor = 0;
@@ -19,13 +22,15 @@ class ModelRanges {
     if (pn < this.floor || this.#held.has(pn)) return false;
     this.#held.add(pn);
     const ascending = this.ranges().reverse();
-    if (ascending.length > this.maxRanges) this.forgetBelow((ascending[1] as AckRange)[0]);
+    if (ascending.length > this.maxRanges) {
+      this.floor = (ascending[1] as AckRange)[0];
+      this.forgetBelow(this.floor);
+    }
     return this.#held.has(pn);
   }
 
   forgetBelow(pn: number): void {
-    this.floor = Math.max(this.floor, pn);
-    for (const held of this.#held) if (held < this.floor) this.#held.delete(held);
+    for (const held of this.#held) if (held < pn) this.#held.delete(held);
   }
 
   /** Descending ranges, computed the slow way. */
@@ -158,7 +163,7 @@ describe('AckRanges', () => {
     ]);
   });
 
-  it('forgetBelow drops whole ranges, trims the one it cuts, and ignores later numbers below', () => {
+  it('forgetBelow drops whole ranges and trims the one it cuts; a late packet below is still recorded, to be reported once', () => {
     const ranges = new AckRanges();
     addAll(ranges, [0, 1, 2, 5, 6, 7, 8, 10]);
     ranges.forgetBelow(6);
@@ -166,10 +171,14 @@ describe('AckRanges', () => {
       [10, 10],
       [6, 8],
     ]);
-    expect(ranges.floor).toBe(6);
-    expect(ranges.add(3)).toBe(false);
-    ranges.forgetBelow(2); // never lowers the floor
-    expect(ranges.floor).toBe(6);
+    expect(ranges.floor).toBe(0);
+    // Packet 3 was only late: the next ACK says so, and the one after no longer.
+    expect(ranges.add(3)).toBe(true);
+    expect(ranges.ranges()).toEqual([
+      [10, 10],
+      [6, 8],
+      [3, 3],
+    ]);
     ranges.forgetBelow(11);
     expect(ranges.count).toBe(0);
     expect(ranges.largest).toBe(-1);

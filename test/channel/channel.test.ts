@@ -47,9 +47,7 @@ describe('channel on the simulator', () => {
     const { net, serverSource, clientChannel } = await channelPair({
       chunks: 3000,
       seed: 4,
-      // One packet in twenty held back 8 ms: later ones overtake it by many places. (Held back
-      // longer than a round trip, it would arrive after the receiver stopped reporting that
-      // range, and its loss could not be disproved.)
+      // One packet in twenty held back 8 ms: later ones overtake it by many places.
       net: { defaultLink: { delayMs: 10, reorder: 0.05, reorderDelayMs: 8 } },
     });
     net.runFor(60_000);
@@ -59,6 +57,22 @@ describe('channel on the simulator', () => {
     expect(core.stats.congestionUndos).toBeGreaterThan(0);
     // Nothing was lost, so no cut stands: the sender never left slow start.
     expect(core.congestion.slowStartThreshold).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('a packet held back longer than a round trip is still reported when it comes, and its loss disproved', async () => {
+    const { net, serverSource, clientChannel } = await channelPair({
+      chunks: 3000,
+      seed: 4,
+      // 30 ms late on a 20 ms round trip: the receiver has stopped reporting the packets around
+      // it (their ACK was acknowledged), yet reports it, once.
+      net: { defaultLink: { delayMs: 10, reorder: 0.05, reorderDelayMs: 30 } },
+    });
+    net.runFor(60_000);
+    expect(serverSource.chunksReceived.size).toBe(3000);
+    const { stats, recovery } = clientChannel.core;
+    expect(stats.packetsLost).toBeGreaterThan(20);
+    expect(recovery.spuriousLosses).toBeGreaterThanOrEqual(0.9 * stats.packetsLost);
+    expect(stats.congestionUndos).toBeGreaterThan(0);
   });
 
   it('link state under a partition: up, stalled, down, and up again soon after healing', async () => {
