@@ -12,7 +12,7 @@ import { createNativeSuite } from './crypto/native-suite.js';
 import type { CryptoSuite } from './crypto/suite.js';
 import { type Clock, RealClock, type TimerHandle } from './net/clock.js';
 import type { DatagramSocket, SocketAddress } from './net/datagram-socket.js';
-import { InvalidParameterError, SssError } from './net/errors.js';
+import { checkNonNegative, InvalidParameterError, SssError } from './net/errors.js';
 import { UdpSocket } from './net/udp.js';
 import {
   decodeServiceRequest,
@@ -42,6 +42,13 @@ export interface HostOptions {
   readonly socketBufferBytes?: number;
   /** Streams each peer may have open at once (default 256). */
   readonly maxIncomingStreams?: number;
+  /**
+   * Bytes by which automatic tuning may grow the receive windows of the streams shared with
+   * one peer, together (default 32 MiB). With the 64 KiB initial window of each stream the peer
+   * may open, it bounds what a peer can make this host buffer should the application stop
+   * reading everything at once; a window set with `setReceiveBuffer` is outside it.
+   */
+  readonly autoWindowBudget?: number;
   /**
    * How long streams to a peer wait for a new channel once the last one was lost, ms (default
    * 60 s). Until then the host dials the peer again, with backoff; after, the streams fail with
@@ -170,6 +177,7 @@ export class Host {
   readonly #suite: CryptoSuite;
   readonly #inspect: HostOptions['inspect'];
   readonly #maxIncomingStreams: number | undefined;
+  readonly #autoWindowBudget: number | undefined;
   readonly #reconnectGiveUpMs: number;
   readonly #held = new WeakMap<Channel<StreamToken>, HeldChannel>();
   readonly #peers = new Map<string, Peer>();
@@ -189,6 +197,7 @@ export class Host {
     this.#clock = options.clock ?? new RealClock();
     this.#inspect = options.inspect;
     this.#maxIncomingStreams = options.maxIncomingStreams;
+    this.#autoWindowBudget = options.autoWindowBudget;
     this.#reconnectGiveUpMs = options.reconnectGiveUpMs ?? DEFAULT_RECONNECT_GIVE_UP_MS;
     this.#channels = new ChannelHost<StreamToken>({
       suite: this.#suite,
@@ -206,6 +215,9 @@ export class Host {
 
   /** A host on the given sockets, or on UDP sockets bound to `bind` (default 127.0.0.1:0). */
   static async create(options: HostOptions): Promise<Host> {
+    if (options.autoWindowBudget !== undefined) {
+      checkNonNegative('autoWindowBudget', options.autoWindowBudget);
+    }
     if (options.sockets !== undefined) {
       if (options.sockets.length === 0) {
         throw new InvalidParameterError('sockets', 'at least one socket is needed');
@@ -346,6 +358,7 @@ export class Host {
       flushScheduled: false,
       session: new StreamSession({
         maxIncomingStreams: this.#maxIncomingStreams,
+        autoWindowBudget: this.#autoWindowBudget,
         localKey: this.#identity.publicKey,
         peerKey: key,
         randomBytes: (length) => this.#suite.randomBytes(length),

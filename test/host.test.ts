@@ -3,7 +3,8 @@
  * both ways, substreams without a round trip, datagrams, reset and close.
  */
 import { describe, expect, it } from 'vitest';
-import type { Host } from '../src/host.js';
+import { Host } from '../src/host.js';
+import { InvalidParameterError } from '../src/net/errors.js';
 import { hostPair, str, text } from './fixtures/host-pair.js';
 import {
   ServiceNotFoundError,
@@ -210,6 +211,17 @@ describe('Host', () => {
     const { client, server, endpoints } = await hostPair();
     await client.close();
     expect(() => client.connect(server.eid, 's', 'p', { endpoints })).toThrow(/closed/);
+  });
+
+  it('refuses a negative or fractional autoWindowBudget, naming it, before binding anything', async () => {
+    for (const autoWindowBudget of [-1, 0.5, Number.NaN]) {
+      const refused = await Host.create({ autoWindowBudget }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(InvalidParameterError);
+      expect((refused as InvalidParameterError).parameter).toBe('autoWindowBudget');
+    }
   });
 
   it("a stream's machine started late catches up: the same states as one that ran from the start", async () => {

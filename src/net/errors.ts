@@ -60,6 +60,14 @@ export class SocketBindError extends SssError {
   }
 }
 
+/** `value` if it is a safe integer of zero or more; otherwise an {@link InvalidParameterError}. */
+export function checkNonNegative(parameter: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidParameterError(parameter, `must be a non-negative integer, got ${value}`);
+  }
+  return value;
+}
+
 /** `value` if it is a finite number above zero; otherwise an {@link InvalidParameterError}. */
 export function checkPositive(parameter: string, value: number): number {
   if (!(value > 0) || !Number.isFinite(value)) {

@@ -2,7 +2,7 @@ import type { FrameSource } from '../channel/channel-core.js';
 import { NO_ROOM } from '../channel/frames.js';
 import type { Cursor } from '../channel/varint.js';
 import { equalBytes } from '../crypto/bytes.js';
-import { checkPositive, InvalidParameterError } from '../net/errors.js';
+import { checkNonNegative, checkPositive, InvalidParameterError } from '../net/errors.js';
 import { PriorityScheduler } from './priority-scheduler.js';
 import {
   datagramFrameOverhead,
@@ -27,6 +27,12 @@ export const INITIAL_STREAM_WINDOW = 64 * 1024;
 
 /** The largest window {@link autoTune} grows a stream's to, bytes. */
 export const MAX_AUTO_WINDOW = 8 * 1024 * 1024;
+
+/**
+ * Default of {@link StreamSessionOptions.autoWindowBudget}: enough for four streams at
+ * {@link MAX_AUTO_WINDOW} at once.
+ */
+export const DEFAULT_AUTO_WINDOW_BUDGET = 32 * 1024 * 1024;
 
 /** Streams the peer may have open at once unless configured (MAX_STREAMS grows it as they end). */
 export const DEFAULT_MAX_INCOMING_STREAMS = 256;
@@ -65,6 +71,14 @@ export interface StreamSessionOptions {
   readonly maxIncomingStreams?: number;
   /** Receive window of new streams, bytes (default {@link INITIAL_STREAM_WINDOW}). */
   readonly receiveWindow?: number;
+  /**
+   * Bytes by which automatic tuning may grow the receive windows of all the session's streams
+   * together (default {@link DEFAULT_AUTO_WINDOW_BUDGET}). With the initial windows of the
+   * streams a peer may open, it bounds what a peer can make this host buffer, were every
+   * application to stop reading at once; windows an application sets itself
+   * (`setReceiveBuffer`) are its own choice, outside the budget.
+   */
+  readonly autoWindowBudget?: number;
   /** The session's clock, ms: datagram reassembly expires partial datagrams by it. */
   readonly now: () => number;
   /**
@@ -108,6 +122,9 @@ export class StreamSession implements FrameSource<StreamToken> {
   readonly #inFlight = new Set<StreamToken>();
   readonly #parity: 0 | 1;
   readonly #receiveWindow: number;
+  readonly #autoWindowBudget: number;
+  /** Bytes automatic tuning has added to the windows of the streams in the table. */
+  #autoGrown = 0;
   readonly #maxIncoming: number;
   /** Streams opened to a service whose request's record end the peer acknowledged. */
   readonly #requestRecordEnded = new WeakSet<StreamState>();
@@ -142,6 +159,10 @@ export class StreamSession implements FrameSource<StreamToken> {
         `must be an integer of at least ${INITIAL_STREAM_WINDOW} bytes`,
       );
     }
+    this.#autoWindowBudget = checkNonNegative(
+      'autoWindowBudget',
+      options.autoWindowBudget ?? DEFAULT_AUTO_WINDOW_BUDGET,
+    );
     this.#maxIncoming = checkPositive(
       'maxIncomingStreams',
       options.maxIncomingStreams ?? DEFAULT_MAX_INCOMING_STREAMS,
@@ -514,7 +535,7 @@ export class StreamSession implements FrameSource<StreamToken> {
       token.push({ kind: 'stop', stream });
     }
     if (stream.windowOwed) {
-      autoTune(stream);
+      this.#autoTune(stream);
       const next = writeWindowFrame(out, end, stream.id, stream.receive.maxOffset);
       if (next === NO_ROOM) return partial(offset, end);
       stream.advertisedLimit = stream.receive.advertised();
@@ -872,12 +893,37 @@ export class StreamSession implements FrameSource<StreamToken> {
     this.#collect(stream);
   }
 
+  /**
+   * A reader that keeps up (little is buffered when the window moves on) gets a larger window, up
+   * to {@link MAX_AUTO_WINDOW}, so that one stream can fill a path whose bandwidth-delay product
+   * exceeds the initial window, while the session's budget lasts. A reader that falls behind
+   * keeps its window: memory stays bounded by what the application lets pile up.
+   */
+  #autoTune(stream: StreamState): void {
+    const receive = stream.receive;
+    if (receive.window >= MAX_AUTO_WINDOW || receive.buffered >= receive.window / 4) return;
+    const growth = Math.min(
+      Math.min(MAX_AUTO_WINDOW, receive.window * 2) - receive.window,
+      this.#autoWindowBudget - this.#autoGrown,
+    );
+    if (growth <= 0) return;
+    this.#autoGrown += growth;
+    stream.autoGrown += growth;
+    receive.setWindow(receive.window + growth);
+  }
+
+  /** Bytes automatic tuning has added to the receive windows of the session's open streams. */
+  get autoWindowGrown(): number {
+    return this.#autoGrown;
+  }
+
   #collect(stream: StreamState): void {
     if (stream.collected) return;
     stream.collected = true;
     // A refused stream's stand-in was never in the table and counts for nothing.
     if (this.#streams.get(stream.id) !== stream) return;
     this.#streams.delete(stream.id);
+    this.#autoGrown -= stream.autoGrown;
     this.#scheduler.remove(stream);
     this.#control.delete(stream);
     // Forgotten, it holds up neither its parent's FIN nor its own substreams.
@@ -890,19 +936,6 @@ export class StreamSession implements FrameSource<StreamToken> {
       this.#maxStreamsDue = true;
     }
     stream.events.collected();
-  }
-}
-
-/**
- * A reader that keeps up (little is buffered when the window moves on) gets a larger window, up
- * to {@link MAX_AUTO_WINDOW}, so that one stream can fill a path whose bandwidth-delay product
- * exceeds the initial window. A reader that falls behind keeps its window: memory stays bounded
- * by what the application lets pile up.
- */
-function autoTune(stream: StreamState): void {
-  const receive = stream.receive;
-  if (receive.window < MAX_AUTO_WINDOW && receive.buffered < receive.window / 4) {
-    receive.setWindow(Math.min(MAX_AUTO_WINDOW, receive.window * 2));
   }
 }
 

@@ -127,6 +127,8 @@ export class StreamState {
   stopAcknowledged = false;
   /** A WINDOW frame was lost: the current window is owed even if it has not grown much. */
   windowPending = false;
+  /** Bytes the session's automatic tuning added to the receive window, out of its budget. */
+  autoGrown = 0;
   /** The peer reset its sending direction. */
   peerResetCode: number | undefined;
   /** Outgoing best-effort datagram fragments waiting for room in a packet. */

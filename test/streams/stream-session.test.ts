@@ -25,13 +25,14 @@ const LOW = new Uint8Array(32);
 const HIGH = new Uint8Array(32).fill(1);
 
 /** Our session; the peer's key is the higher, so its streams have odd ids (1, 3, 5, ...). */
-function session(maxIncomingStreams = 4) {
+function session(maxIncomingStreams = 4, autoWindowBudget?: number) {
   const incoming: StreamState[] = [];
   const resets = new Map<number, number>();
   const s = new StreamSession({
     localKey: LOW,
     peerKey: HIGH,
     maxIncomingStreams,
+    autoWindowBudget,
     randomBytes: (n) => new Uint8Array(n).fill(7),
     now: () => 0,
     onIncoming: (state) => {
@@ -144,5 +145,53 @@ describe('StreamSession against a hostile peer', () => {
       expect(() => s.onFrame(type, payload, cursor)).not.toThrow();
       expect(s.onFrame(type, payload, { offset: cursor.offset })).toBe('malformed');
     }
+  });
+});
+
+describe('StreamSession receive windows', () => {
+  /** The peer sends stream `id` as much as its window allows; we read it all and answer. */
+  function round(s: StreamSession, state: StreamState, sent: { [id: number]: number }): void {
+    const end = state.receive.maxOffset;
+    for (let at = sent[state.id] ?? 0; at < end; at += INITIAL_STREAM_WINDOW) {
+      feed(s, open(state.id, at, new Uint8Array(Math.min(INITIAL_STREAM_WINDOW, end - at))));
+    }
+    sent[state.id] = end;
+    while (state.receive.readData().length > 0);
+    drain(s);
+  }
+
+  it('grow for readers that keep up, all together within the session budget; a forgotten stream gives its growth back', () => {
+    const budget = 1024 * 1024;
+    const { s, incoming } = session(4, budget);
+    for (const id of [1, 3, 5, 7]) feed(s, open(id, 0, new Uint8Array(1)));
+    const sent: { [id: number]: number } = {};
+    for (let i = 0; i < 12; i++) for (const state of incoming) round(s, state, sent);
+    const growth = incoming.map((state) => state.receive.window - INITIAL_STREAM_WINDOW);
+    expect(Math.max(...growth)).toBeGreaterThan(0);
+    expect(growth.reduce((a, b) => a + b, 0)).toBe(s.autoWindowGrown);
+    expect(s.autoWindowGrown).toBe(budget);
+
+    // Stream 1 ends both ways and is forgotten: its growth goes back to the budget...
+    const first = incoming[0] as StreamState;
+    const firstGrowth = first.autoGrown;
+    feed(s, (out) => writeStreamFrame(out, 0, 1, sent[1] ?? 0, new Uint8Array(0), StreamFlag.fin));
+    first.receive.readData();
+    s.finish(first);
+    drain(s);
+    s.collectIfDone(first);
+    expect(first.collected).toBe(true);
+    expect(s.autoWindowGrown).toBe(budget - firstGrowth);
+    // ...and the others may grow into it.
+    for (let i = 0; i < 4; i++) for (const state of incoming.slice(1)) round(s, state, sent);
+    expect(s.autoWindowGrown).toBe(budget);
+  });
+
+  it('with no budget, every window stays where it began', () => {
+    const { s, incoming } = session(2, 0);
+    for (const id of [1, 3]) feed(s, open(id, 0, new Uint8Array(1)));
+    const sent: { [id: number]: number } = {};
+    for (let i = 0; i < 6; i++) for (const state of incoming) round(s, state, sent);
+    for (const state of incoming) expect(state.receive.window).toBe(INITIAL_STREAM_WINDOW);
+    expect(s.autoWindowGrown).toBe(0);
   });
 });
