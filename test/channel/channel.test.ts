@@ -3,6 +3,21 @@ import type { LinkState } from '../../src/channel/channel-core.js';
 import { presetLinks } from '../../src/net/sim/presets.js';
 import { channelPair } from './fixtures/channel-pair.js';
 
+/**
+ * 3,000 chunks over 10 ms each way that lose nothing but hold one packet in twenty back
+ * `holdMs`; the sending channel's core once every chunk has arrived.
+ */
+async function reorderedTransfer(holdMs: number) {
+  const { net, serverSource, clientChannel } = await channelPair({
+    chunks: 3000,
+    seed: 4,
+    net: { defaultLink: { delayMs: 10, reorder: 0.05, reorderDelayMs: holdMs } },
+  });
+  net.runFor(60_000);
+  expect(serverSource.chunksReceived.size).toBe(3000);
+  return clientChannel.core;
+}
+
 describe('channel on the simulator', () => {
   it('carries bulk data: every chunk arrives', async () => {
     const { net, clientSource, serverSource } = await channelPair({ chunks: 500 });
@@ -44,15 +59,8 @@ describe('channel on the simulator', () => {
   });
 
   it('on a path that reorders and loses nothing, every congestion cut is undone once its losses turn up', async () => {
-    const { net, serverSource, clientChannel } = await channelPair({
-      chunks: 3000,
-      seed: 4,
-      // One packet in twenty held back 8 ms: later ones overtake it by many places.
-      net: { defaultLink: { delayMs: 10, reorder: 0.05, reorderDelayMs: 8 } },
-    });
-    net.runFor(60_000);
-    expect(serverSource.chunksReceived.size).toBe(3000);
-    const core = clientChannel.core;
+    // One packet in twenty held back 8 ms: later ones overtake it by many places.
+    const core = await reorderedTransfer(8);
     expect(core.stats.packetsLost).toBeGreaterThan(0);
     expect(core.stats.congestionUndos).toBeGreaterThan(0);
     // Nothing was lost, so no cut stands: the sender never left slow start.
@@ -60,16 +68,9 @@ describe('channel on the simulator', () => {
   });
 
   it('a packet held back longer than a round trip is still reported when it comes, and its loss disproved', async () => {
-    const { net, serverSource, clientChannel } = await channelPair({
-      chunks: 3000,
-      seed: 4,
-      // 30 ms late on a 20 ms round trip: the receiver has stopped reporting the packets around
-      // it (their ACK was acknowledged), yet reports it, once.
-      net: { defaultLink: { delayMs: 10, reorder: 0.05, reorderDelayMs: 30 } },
-    });
-    net.runFor(60_000);
-    expect(serverSource.chunksReceived.size).toBe(3000);
-    const { stats, recovery } = clientChannel.core;
+    // 30 ms late on a 20 ms round trip: the receiver has stopped reporting the packets around
+    // it (their ACK was acknowledged), yet reports it, once.
+    const { stats, recovery } = await reorderedTransfer(30);
     expect(stats.packetsLost).toBeGreaterThan(20);
     expect(recovery.spuriousLosses).toBeGreaterThanOrEqual(0.9 * stats.packetsLost);
     expect(stats.congestionUndos).toBeGreaterThan(0);
