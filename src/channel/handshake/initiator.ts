@@ -179,8 +179,9 @@ export class HandshakeInitiator {
     this.#drop();
   }
 
-  /** Gives up; the outcome becomes `cancelled`. */
+  /** Gives up; the outcome becomes `cancelled`. Does nothing once the handshake has ended. */
   cancel(): void {
+    if (this.actor.getSnapshot().status !== 'active') return;
     this.actor.send({ type: 'CANCEL' });
   }
 

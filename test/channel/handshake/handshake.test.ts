@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { InitiatorOutcome } from '../../../src/channel/handshake/initiator.js';
 import type { HandshakeResult } from '../../../src/channel/handshake/result.js';
 import { PacketType } from '../../../src/channel/handshake/wire.js';
@@ -63,6 +63,27 @@ describe('IK handshake on the simulator', () => {
     expect(server.sessions[0]?.actor.getSnapshot().value).toBe('halfOpen');
     server.sessions[0]?.confirm();
     expect(server.sessions[0]?.actor.getSnapshot().value).toBe('established');
+  });
+
+  it('cancel before the end cancels; after it, as when an endpoint closes, it changes nothing', async () => {
+    const { net, client, server } = handshakePair();
+    const pending = client.endpoint.connect(server.identity.publicKey, {
+      host: '10.0.0.9',
+      port: 1,
+    });
+    pending.cancel();
+    expect((await settle(net, pending.outcome))?.state).toBe('cancelled');
+    const done = client.endpoint.connect(server.identity.publicKey, server.socket.localAddress);
+    established(await settle(net, done.outcome));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      done.cancel();
+      pending.cancel();
+      expect(done.actor.getSnapshot().value).toBe('established');
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('the keys work: what one side seals under its send key the other opens', async () => {
