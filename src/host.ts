@@ -28,8 +28,10 @@ export interface HostOptions {
   /** Who the host is (default: a fresh identity from the suite, for a host nobody needs to find again). */
   readonly identity?: Identity;
   /**
-   * Sockets to use, the first for handshakes. Default: one UDP socket bound to each of `bind`.
-   * The host closes sockets it bound, not those it was given.
+   * Sockets to use. Peers may handshake on any of them; a connect goes out on the first socket of
+   * the peer address's family, else the first. Default: one UDP socket bound to each of `bind`
+   * (so `[{ host: '0.0.0.0', port }, { host: '::', port }]` serves both families). The host
+   * closes sockets it bound, not those it was given.
    */
   readonly sockets?: readonly DatagramSocket[];
   /** `host:port` addresses to bind UDP sockets to when no sockets are given (default 127.0.0.1:0). */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Host } from '../src/host.js';
 import { Identity } from '../src/crypto/identity.js';
 import { createNativeSuite } from '../src/crypto/native-suite.js';
+import type { SocketAddress } from '../src/net/datagram-socket.js';
 import type { Stream } from '../src/streams/stream.js';
 import { str, text } from './fixtures/host-pair.js';
 
@@ -73,4 +74,44 @@ describe('Host on loopback UDP', () => {
       await server.close();
     }
   }, 30_000);
+
+  it('a host bound to IPv4 and IPv6 is reached on either, and dials each family from its own socket', async () => {
+    const dual = {
+      bind: [
+        { host: '127.0.0.1', port: 0 },
+        { host: '::1', port: 0 },
+      ],
+    };
+    const server = await Host.create(dual);
+    const v6Only = await Host.create({ bind: [{ host: '::1', port: 0 }] });
+    const client = await Host.create(dual);
+    try {
+      server.listen('echo', '', 'v1', '').newConnection$.subscribe((stream) =>
+        stream.readyReadRecord$.subscribe(() => {
+          const record = stream.readRecord();
+          if (record !== undefined) stream.writeRecord(record);
+        }),
+      );
+      const [v4, v6] = server.addresses;
+      expect(v6?.host).toBe('::1');
+      const ask = (from: Host, address: SocketAddress, what: string) =>
+        new Promise<string | undefined>((resolve, reject) => {
+          const stream = from.connect(server.eid, 'echo', 'v1', { endpoints: [address] });
+          stream.readyReadRecord$.subscribe(() => resolve(str(stream.readRecord())));
+          stream.error$.subscribe(reject);
+          setTimeout(() => reject(new Error(`no reply to ${what} within 5 s`)), 5000).unref();
+          stream.writeRecord(text(what));
+        });
+      // A handshake on the server's second socket is answered there.
+      expect(await ask(v6Only, v6 as SocketAddress, 'to ::1')).toBe('to ::1');
+      // A host whose first socket is IPv4 dials an IPv6 peer from its IPv6 socket.
+      expect(await ask(client, v6 as SocketAddress, 'dual to ::1')).toBe('dual to ::1');
+      expect(client.channelTo(server.eid)?.path.socket.localAddress.host).toBe('::1');
+      expect(v4?.host).toBe('127.0.0.1');
+    } finally {
+      await client.close();
+      await v6Only.close();
+      await server.close();
+    }
+  });
 });

@@ -30,8 +30,9 @@ export interface ChannelHostOptions<T> extends Pick<
   /** Handshakes and channels. */
   readonly socket: DatagramSocket;
   /**
-   * Sockets on the host's other addresses. They carry channel packets only, so that a peer can
-   * fail over or migrate to them; handshakes run on `socket`.
+   * Sockets on the host's other addresses. Peers may handshake with the host on any of them,
+   * fail over or migrate to them; a connect goes out on the first socket of the peer address's
+   * family (so a host with an IPv4 and an IPv6 socket reaches peers of both).
    */
   readonly extraSockets?: readonly DatagramSocket[];
   /** Wall-clock milliseconds for handshake timestamps (`Date.now` in production). */
@@ -86,9 +87,9 @@ export class ChannelHost<T = never> {
     this.#options = options;
     this.endpoint = new HandshakeEndpoint({
       ...options,
-      onOtherPacket: (packet, from) => this.#route(packet, from, options.socket),
-      onSession: (session) => {
-        const channel = this.#open(session.result);
+      onOtherPacket: (packet, from, socket) => this.#route(packet, from, socket),
+      onSession: (session, socket) => {
+        const channel = this.#open(session.result, socket);
         // The initiator proves it holds the keys with its first packet on the channel.
         channel.core.onFirstPacket(() => session.confirm());
         this.#options.onChannel?.(channel);
@@ -100,12 +101,8 @@ export class ChannelHost<T = never> {
       malformed: 0,
       handshake: this.endpoint.stats,
     };
-    options.socket.onReceive((packet, from) => this.handle(packet, from));
-    for (const socket of options.extraSockets ?? []) {
-      socket.onReceive((packet, from) => {
-        this.stats.datagramsReceived++;
-        this.#route(packet, from, socket);
-      });
+    for (const socket of [options.socket, ...(options.extraSockets ?? [])]) {
+      socket.onReceive((packet, from) => this.handle(packet, from, socket));
     }
   }
 
@@ -142,7 +139,8 @@ export class ChannelHost<T = never> {
       ...options,
       onOutcome: (outcome) => {
         if (outcome.state !== 'established') return done(new ConnectError(outcome.state));
-        const channel = this.#open(outcome.result, options?.peerEndpoints);
+        const socket = this.endpoint.socketFor(address);
+        const channel = this.#open(outcome.result, socket, options?.peerEndpoints);
         // The first packet confirms the handshake to the responder, so it goes at once.
         channel.core.ping();
         channel.flush();
@@ -151,10 +149,10 @@ export class ChannelHost<T = never> {
     });
   }
 
-  /** Takes one datagram from the socket. */
-  handle(packet: Uint8Array, from: SocketAddress): void {
+  /** Takes one datagram from `socket` (default: the host's first). */
+  handle(packet: Uint8Array, from: SocketAddress, socket = this.#options.socket): void {
     this.stats.datagramsReceived++;
-    this.endpoint.handle(packet, from);
+    this.endpoint.handle(packet, from, socket);
   }
 
   #route(packet: Uint8Array, from: SocketAddress, socket: DatagramSocket): void {
@@ -171,8 +169,12 @@ export class ChannelHost<T = never> {
     channel.handle(packet, from, socket);
   }
 
-  #open(handshake: HandshakeResult, peerEndpoints?: readonly SocketAddress[]): Channel<T> {
-    const { suite, clock, socket, inspect } = this.#options;
+  #open(
+    handshake: HandshakeResult,
+    socket: DatagramSocket,
+    peerEndpoints?: readonly SocketAddress[],
+  ): Channel<T> {
+    const { suite, clock, inspect } = this.#options;
     const channel = new Channel<T>({
       ...this.#options.channel,
       suite,
@@ -182,6 +184,7 @@ export class ChannelHost<T = never> {
       inspect,
       source: this.#options.source?.(handshake),
       peerEndpoints,
+      socketFor: (address) => this.endpoint.socketFor(address),
     });
     const id = handshake.localChannelId;
     this.#channels.set(id, channel);

@@ -39,8 +39,10 @@ export interface ChannelOptions<T> extends Omit<
   readonly socket: DatagramSocket;
   /** The completed handshake this channel runs on. */
   readonly handshake: HandshakeResult;
-  /** Other addresses of the peer, reached from `socket`, to fail over to. */
+  /** Other addresses of the peer to fail over to. */
   readonly peerEndpoints?: readonly SocketAddress[];
+  /** The socket each of `peerEndpoints` is reached from (default: `socket`). */
+  readonly socketFor?: (address: SocketAddress) => DatagramSocket;
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -120,7 +122,7 @@ export class Channel<T = never> {
         ...options,
         path,
         alternatePaths: (options.peerEndpoints ?? []).map((address) =>
-          socketPath(options.socket, address),
+          socketPath(options.socketFor?.(address) ?? options.socket, address),
         ),
         sendKey: handshake.sendKey,
         receiveKey: handshake.receiveKey,

@@ -1,6 +1,6 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Clock } from '../../net/clock.js';
-import type { DatagramSocket, SocketAddress } from '../../net/datagram-socket.js';
+import { type DatagramSocket, isIpv6, type SocketAddress } from '../../net/datagram-socket.js';
 import { StaticDhCache } from '../../crypto/noise/static-dh-cache.js';
 import type { CryptoSuite, KeyPair } from '../../crypto/suite.js';
 import type { InitiatorTiming } from '../../machines/handshake.machine.js';
@@ -21,14 +21,24 @@ export interface HandshakeEndpointOptions extends Pick<
   readonly suite: CryptoSuite;
   readonly clock: Clock;
   readonly identity: KeyPair;
+  /** The socket handshakes go out on by default. */
   readonly socket: DatagramSocket;
+  /**
+   * Sockets on the host's other addresses. Handshakes arrive and are answered on any of them;
+   * {@link HandshakeEndpoint.connect} dials from the first socket of the address's family.
+   */
+  readonly extraSockets?: readonly DatagramSocket[];
   /** Wall-clock milliseconds since the epoch, for INITIATE timestamps (`Date.now` in production). */
   readonly wallClockMs: () => number;
-  /** Called with each session this endpoint answers, half-open. */
-  readonly onSession?: (session: ResponderSession) => void;
+  /** Called with each session this endpoint answers, half-open, and the socket it came on. */
+  readonly onSession?: (session: ResponderSession, socket: DatagramSocket) => void;
   readonly accept?: (request: ConnectRequest) => AcceptDecision;
   /** Datagrams that are not handshake packets (the channels' transport packets). */
-  readonly onOtherPacket?: (packet: Uint8Array, from: SocketAddress) => void;
+  readonly onOtherPacket?: (
+    packet: Uint8Array,
+    from: SocketAddress,
+    socket: DatagramSocket,
+  ) => void;
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -48,7 +58,7 @@ export interface EndpointStats {
 }
 
 /**
- * One identity's handshakes on one socket: answers INITIATEs and routes RESPONSEs and cookie
+ * One identity's handshakes on its sockets: answers INITIATEs and routes RESPONSEs and cookie
  * replies to the initiator that owns their channel id. Channel ids come from the suite's random
  * source and are never reused while in use. Other packet types go to `onOtherPacket` (the
  * channels), or are counted as unknown without it.
@@ -61,14 +71,22 @@ export class HandshakeEndpoint {
   readonly #inUse = new Set<number>();
   readonly #timestamp: () => bigint;
   readonly #staticDh = new StaticDhCache();
+  readonly #sockets: readonly DatagramSocket[];
+  /**
+   * The socket of the INITIATE being answered: the responder answers within
+   * {@link HandshakeEndpoint.handle}, on the socket the packet came in on.
+   */
+  #arrivedOn: DatagramSocket;
 
   constructor(options: HandshakeEndpointOptions) {
     this.#options = options;
+    this.#sockets = [options.socket, ...(options.extraSockets ?? [])];
+    this.#arrivedOn = options.socket;
     this.#timestamp = timestampSource(options.wallClockMs);
     this.responder = new HandshakeResponder({
       ...options,
       staticDhCache: this.#staticDh,
-      send: (packet, to) => options.socket.send(packet, to),
+      send: (packet, to) => this.#arrivedOn.send(packet, to),
       allocateChannelId: () => this.#allocate(),
       onSession: (session) => {
         session.actor.subscribe((snapshot) => {
@@ -76,10 +94,24 @@ export class HandshakeEndpoint {
             this.release(session.result.localChannelId);
           }
         });
-        options.onSession?.(session);
+        options.onSession?.(session, this.#arrivedOn);
       },
     });
-    options.socket.onReceive((packet, from) => this.handle(packet, from));
+    for (const socket of this.#sockets) {
+      socket.onReceive((packet, from) => this.handle(packet, from, socket));
+    }
+  }
+
+  /**
+   * The socket a handshake with `address` goes out on: the first whose address family is the
+   * peer's (an IPv4 socket cannot reach an IPv6 peer, nor the reverse), else the default one.
+   */
+  socketFor(address: SocketAddress): DatagramSocket {
+    const v6 = isIpv6(address.host);
+    return (
+      this.#sockets.find((socket) => isIpv6(socket.localAddress.host) === v6) ??
+      this.#options.socket
+    );
   }
 
   /** Starts a handshake with the holder of `responderPublicKey` at `address`. */
@@ -88,7 +120,8 @@ export class HandshakeEndpoint {
     address: SocketAddress,
     options: ConnectOptions = {},
   ): HandshakeInitiator {
-    const { suite, clock, identity, socket, inspect } = this.#options;
+    const { suite, clock, identity, inspect } = this.#options;
+    const socket = this.socketFor(address);
     const channelId = this.#allocate();
     const initiator = new HandshakeInitiator({
       ...options,
@@ -111,13 +144,14 @@ export class HandshakeEndpoint {
     return initiator;
   }
 
-  /** Routes one datagram from the socket. */
-  handle(packet: Uint8Array, from: SocketAddress): void {
+  /** Routes one datagram from `socket` (default: the default socket). */
+  handle(packet: Uint8Array, from: SocketAddress, socket = this.#options.socket): void {
     const header = readHeader(packet);
     if (header === null) {
       if (this.#options.onOtherPacket === undefined) this.stats.unknownType++;
-      else this.#options.onOtherPacket(packet, from);
+      else this.#options.onOtherPacket(packet, from, socket);
     } else if (header.type === PacketType.initiate) {
+      this.#arrivedOn = socket;
       this.responder.handle(packet, from);
     } else {
       const initiator = this.#initiators.get(header.channelId);

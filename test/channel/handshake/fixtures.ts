@@ -76,7 +76,7 @@ export function handshakePair(options: PairOptions = {}) {
       wallClockMs: () => EPOCH_MS + net.now(),
       onSession: (session) => {
         sessions.push(session);
-        overrides.onSession?.(session);
+        overrides.onSession?.(session, socket);
       },
     });
     return { host, socket, suite, identity, endpoint, sessions, sent };
