@@ -29,8 +29,8 @@ export interface HostOptions {
   readonly identity?: Identity;
   /**
    * Sockets to use. Peers may handshake on any of them; a connect goes out on the first socket of
-   * the peer address's family, else the first. Default: one UDP socket bound to each of `bind`
-   * (so `[{ host: '0.0.0.0', port }, { host: '::', port }]` serves both families). The host
+   * the peer address's family, else the first; so a host bound to an IPv4 and an IPv6 address
+   * serves and reaches both families. Default: one UDP socket bound to each of `bind`. The host
    * closes sockets it bound, not those it was given.
    */
   readonly sockets?: readonly DatagramSocket[];
