@@ -3,7 +3,7 @@
  * to a temporary name in the target directory and takes its own name only once its size and
  * SHA-256 are verified and it is flushed to disk; on any failure the temporary file is removed.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type FileHandle, link, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SssError } from '../net/errors.js';
@@ -17,9 +17,9 @@ import {
   encodeRecord,
   type FileResult,
   MAX_RECORD_BYTES,
-  PARTIAL_SUFFIX,
   sanitizeFileName,
 } from './file-transfer.js';
+import { partialName } from './partial-files.js';
 import { StreamIo } from './stream-io.js';
 import { pathExists } from './path-exists.js';
 
@@ -38,8 +38,6 @@ export interface ReceiveFilesOptions {
 
 /** Bytes taken from a substream at a time. */
 const CHUNK_BYTES = 256 * 1024;
-/** Characters of the file's name kept in its temporary name. */
-const TEMP_NAME_CHARS = 64;
 
 /**
  * Receives one transfer on the top-level stream `parent`, which the peer just opened: call it
@@ -214,10 +212,9 @@ class PartialFile {
     this.#handle = handle;
   }
 
-  /** Creates `.NAME.RANDOM.sss-partial` in `dir`, exclusively. */
+  /** Creates the partial file for `name` in `dir` ({@link partialName}), exclusively. */
   static async create(dir: string, name: string): Promise<PartialFile> {
-    const stem = Array.from(name).slice(0, TEMP_NAME_CHARS).join('');
-    const path = join(dir, `.${stem}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`);
+    const path = join(dir, partialName(name));
     return new PartialFile(path, await open(path, 'wx'));
   }
 

@@ -4,9 +4,13 @@ import { UsageError } from './args.js';
 import { TransferError } from './errors.js';
 import { receiveFiles } from './file-receiver.js';
 import type { FileResult } from './file-transfer.js';
+import { sweepStalePartials } from './partial-files.js';
 import type { StreamHandler } from './serve.js';
 
-/** The directory files go into. @throws UsageError unless it is an existing directory. */
+/**
+ * The directory files go into, with the partial files of receivers that were killed removed
+ * (each named on stderr). @throws UsageError unless it is an existing directory.
+ */
 export async function outDirectory(dir: string): Promise<string> {
   const stats = await stat(dir).catch((error: { code?: string }) => {
     throw new UsageError(
@@ -14,6 +18,9 @@ export async function outDirectory(dir: string): Promise<string> {
     );
   });
   if (!stats.isDirectory()) throw new UsageError(`--out ${dir}: not a directory`);
+  for (const name of await sweepStalePartials(dir)) {
+    console.error(`removed ${name}, left by a receiver that is no longer running`);
+  }
   return dir;
 }
 

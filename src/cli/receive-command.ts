@@ -19,10 +19,11 @@ const USAGE = `usage: sss receive --out DIR [options]
 
 Receives files that 'sss send' sends, into DIR. Prints the address senders use, EID@HOST:PORT,
 as its first line on stdout, then one line per file received or failed. Each file is written
-under a temporary name in DIR (.NAME.<random>.sss-partial) and renamed to its own name only once its
-size and SHA-256 are verified; a file that fails, or a transfer that breaks (the sender reset it,
-vanished, or this command is interrupted), leaves no file under the final name and its temporary
-file is removed. File names are reduced to their last component; a file that exists is not
+under a temporary name in DIR (.NAME.<pid>-<random>.sss-partial) and renamed to its own name only
+once its size and SHA-256 are verified; a file that fails, or a transfer that breaks (the sender
+reset it, vanished, or this command is interrupted), leaves no file under the final name and its
+temporary file is removed. Temporary files a killed receiver left (its process is gone) are
+removed when the next receiver starts on DIR, and named on stderr. File names are reduced to their last component; a file that exists is not
 replaced without --force. Serves transfers until interrupted (SIGINT, SIGTERM), or with --once
 the first one.
 

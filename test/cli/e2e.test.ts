@@ -177,6 +177,27 @@ describe('sss processes on 127.0.0.1', () => {
     expect(filesIn(out)).toEqual([]);
   });
 
+  it('a receiver killed with SIGKILL leaves its partial file; the next receiver on the directory removes it', async () => {
+    const out = join(work, 'out');
+    mkdirSync(out);
+    const killed = sss(['receive', '--out', out, '--timeout', '1500']);
+    const sender = await slowSend(out, await killed.line(ADDRESS));
+    killed.child.kill('SIGKILL');
+    expect((await killed.exit()).signal).toBe('SIGKILL');
+    sender.child.kill('SIGINT');
+    await sender.exit();
+    const [left] = filesIn(out);
+    expect(left).toMatch(
+      new RegExp(`^\\.big\\.bin\\.${killed.child.pid}-[0-9a-f]{12}\\.sss-partial$`),
+    );
+    const next = sss(['receive', '--out', out]);
+    await next.line(ADDRESS);
+    expect(next.stderr).toContain(`removed ${left}, left by a receiver that is no longer running`);
+    expect(filesIn(out)).toEqual([]);
+    next.child.kill('SIGINT');
+    await next.exit();
+  });
+
   it('an interrupted sender resets its files, and the receiver drops them at once', async () => {
     const out = join(work, 'out');
     mkdirSync(out);
