@@ -36,6 +36,6 @@ if (result.status !== 0) {
   const why = result.error?.message ?? `node-gyp exited ${String(result.status)}`;
   console.warn(
     `structured-secure-streams: the ChaCha20-Poly1305 addon was not built (${why}); ` +
-      'the library runs on node:crypto alone, at about half the bulk throughput.',
+      'the library runs on node:crypto alone, at a half to three quarters of the bulk throughput.',
   );
 }
