@@ -373,6 +373,9 @@ function seededBytes(length: number, seed: number): Uint8Array {
   return out;
 }
 
+/** Key, nonce, associated data and message of one AEAD call. */
+const aeadCase = [bytes32, bytes12, fc.uint8Array({ maxLength: 32 }), message] as const;
+
 describe('native and noble agree byte for byte', () => {
   it('property: AEAD seal output is identical and each opens the other', () => {
     fc.assert(
@@ -392,10 +395,7 @@ describe('native and noble agree byte for byte', () => {
   it('property: sealInto and openInto at any offset agree with seal and open', () => {
     fc.assert(
       fc.property(
-        bytes32,
-        bytes12,
-        fc.uint8Array({ maxLength: 32 }),
-        message,
+        ...aeadCase,
         fc.nat({ max: 100 }),
         fc.nat({ max: 100 }),
         (k, n, ad, msg, offset, slack) => {
@@ -422,10 +422,7 @@ describe('native and noble agree byte for byte', () => {
   it('property: openInto over the ciphertext itself opens in place, or fails', () => {
     fc.assert(
       fc.property(
-        bytes32,
-        bytes12,
-        fc.uint8Array({ maxLength: 32 }),
-        message,
+        ...aeadCase,
         fc.nat({ max: 40 }),
         fc.option(fc.nat(), { nil: undefined }),
         (k, n, ad, msg, offset, flip) => {
