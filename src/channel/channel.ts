@@ -224,7 +224,8 @@ export class Channel<T = never> {
    * datagram.
    */
   #sendNext(now: number): boolean {
-    const reuse = this.core.activePath.socket.sendQueueEmpty !== undefined;
+    // Asked with `in`: reading the getter would ask the system, once more per datagram.
+    const reuse = 'sendQueueEmpty' in this.core.activePath.socket;
     const scratch = reuse ? (this.#scratch ??= new Uint8Array(MAX_UDP_PAYLOAD_IPV6)) : undefined;
     const datagram =
       scratch === undefined
@@ -235,7 +236,7 @@ export class Channel<T = never> {
     if (socket.closed) return false;
     if (scratch === undefined) {
       socket.send(datagram, address);
-    } else if (socket.sendQueueEmpty === undefined) {
+    } else if (!('sendQueueEmpty' in socket)) {
       // A path probe to another kind of socket: it gets a copy of its own.
       socket.send(datagram.slice(), address);
     } else {
