@@ -165,6 +165,31 @@ describe('sss processes on 127.0.0.1', () => {
     expect(filesIn(out)).toEqual(['big.bin', 'empty.txt', 'small.txt']);
   });
 
+  it('a file the disk will not take fails alone: no file, no partial one, and the sender is told why', async () => {
+    const out = join(work, 'out');
+    mkdirSync(out);
+    // Writes past 1 or 2 MiB are refused (EFBIG), as a full disk refuses them (ENOSPC).
+    const receiver = new SssProcess((cli as BuiltCli).bin, ['receive', '--out', out, '--once'], {
+      cwd: work,
+      fileSizeLimit: 2048,
+    });
+    const address = await receiver.line(ADDRESS);
+    writeFileSync(join(work, 'big.bin'), randomBytes(4_000_000));
+    writeFileSync(join(work, 'small.txt'), 'fits\n');
+    const sender = await run(['send', 'big.bin', 'small.txt', address, '--json']);
+    expect(sender.code).toBe(1);
+    const report = JSON.parse(sender.stdout) as {
+      files: { name: string; ok: boolean; error?: string }[];
+    };
+    const big = report.files.find((file) => file.name === 'big.bin');
+    expect(big?.ok).toBe(false);
+    expect(big?.error).toContain('EFBIG');
+    expect(report.files.find((file) => file.name === 'small.txt')?.ok).toBe(true);
+    expect((await receiver.exit()).code).toBe(1);
+    expect(receiver.stdoutText).toContain('failed big.bin:');
+    expect(filesIn(out)).toEqual(['small.txt']);
+  });
+
   it('a sender killed mid-transfer leaves no file under the final name, nor a partial one', async () => {
     const out = join(work, 'out');
     mkdirSync(out);

@@ -55,9 +55,32 @@ export class SssProcess {
   #stderr = '';
   #listeners = new Set<() => void>();
 
-  /** Starts `node bin ...args`; `input`, when given, is written to its stdin, then closed. */
-  constructor(bin: string, args: readonly string[], options: { cwd?: string; input?: Buffer }) {
-    this.child = spawn(process.execPath, [bin, ...args], {
+  /**
+   * Starts `node bin ...args`; `input`, when given, is written to its stdin, then closed. With
+   * `fileSizeLimit` (in the shell's `ulimit -f` blocks of 512 or 1024 bytes) the process may not
+   * write files past that size: the system refuses the write (EFBIG; SIGXFSZ is ignored), as a
+   * full disk refuses one with ENOSPC.
+   */
+  constructor(
+    bin: string,
+    args: readonly string[],
+    options: { cwd?: string; input?: Buffer; fileSizeLimit?: number },
+  ) {
+    const [command, argv] =
+      options.fileSizeLimit === undefined
+        ? [process.execPath, [bin, ...args]]
+        : [
+            '/bin/sh',
+            [
+              '-c',
+              `trap '' XFSZ; ulimit -f ${options.fileSizeLimit}; exec "$@"`,
+              'sh',
+              process.execPath,
+              bin,
+              ...args,
+            ],
+          ];
+    this.child = spawn(command, argv, {
       cwd: options.cwd,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
