@@ -3,7 +3,9 @@
  * must pick the same one, or each closes the channel the other kept and they dial again; the
  * rule is that of simultaneous open in libp2p and WireGuard: of two channels made in the same
  * round, the one the host with the lower key started wins. Outside such a round the newest
- * channel wins, since a peer dials only when it has lost the channel it had.
+ * channel wins, since a peer dials only when it has lost the channel it had; and so does a
+ * peer's channel that arrives while the one held has gone quiet, since a peer that lost its end
+ * (it restarted, say) falls silent on it.
  */
 
 /** A channel a host holds for a peer, as far as choosing goes. */
@@ -20,6 +22,17 @@ export interface HeldChannel {
  */
 export const DIAL_ROUND_MS = 10_000;
 
+/**
+ * A held channel that has heard nothing from the peer for this long, and for three probe
+ * timeouts, is quiet, ms: in a round of crossed dials the peer has just answered on it.
+ */
+export const QUIET_MS = 1000;
+
+/** Whether a channel last heard `silentMs` ago, with probe timeout `ptoMs`, has gone quiet. */
+export function isQuiet(silentMs: number, ptoMs: number): boolean {
+  return silentMs > Math.max(QUIET_MS, 3 * ptoMs);
+}
+
 export interface ChannelChoice {
   /** The channel already carrying the streams, if any, still open. */
   readonly held: HeldChannel | undefined;
@@ -30,18 +43,21 @@ export interface ChannelChoice {
   /** When this host's latest dial started, ms (undefined if it never dialled). */
   readonly dialStartedAt: number | undefined;
   readonly now: number;
+  /** The held channel has gone quiet ({@link isQuiet}): the peer may have lost its end. */
+  readonly heldQuiet?: boolean;
 }
 
 /** True if the new channel should replace the held one; false if it should be closed. */
 export function keepNewChannel(choice: ChannelChoice): boolean {
-  const { held, ours, lowerKey, dialStartedAt, now } = choice;
+  const { held, ours, lowerKey, dialStartedAt, now, heldQuiet = false } = choice;
   if (held === undefined || held.ours === ours) return true;
   if (ours) {
     // Our dial ended after the peer's channel arrived: a round, if the peer's came during it.
     const sameRound = dialStartedAt !== undefined && held.attachedAt >= dialStartedAt;
     return !sameRound || lowerKey;
   }
-  // The peer's dial ended after ours: a round, if ours is recent enough to have crossed it.
-  const sameRound = now - held.attachedAt < DIAL_ROUND_MS;
+  // The peer's dial ended after ours: a round, if ours is recent enough to have crossed it and
+  // the peer still answers on it.
+  const sameRound = now - held.attachedAt < DIAL_ROUND_MS && !heldQuiet;
   return !sameRound || !lowerKey;
 }

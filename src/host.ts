@@ -4,7 +4,7 @@ import type { Channel } from './channel/channel.js';
 import type { LinkState } from './channel/channel-core.js';
 import { ChannelHost, ConnectError, type HostChannelOptions } from './channel/channel-host.js';
 import { ChannelErrorCode } from './channel/frames.js';
-import { DIAL_ROUND_MS, type HeldChannel, keepNewChannel } from './channel-choice.js';
+import { DIAL_ROUND_MS, type HeldChannel, isQuiet, keepNewChannel } from './channel-choice.js';
 import { toHex } from './crypto/bytes.js';
 import { Eid } from './crypto/eid.js';
 import { Identity } from './crypto/identity.js';
@@ -467,6 +467,9 @@ export class Host {
       lowerKey: peer.session.lowerKey,
       dialStartedAt: peer.dialStartedAt,
       now,
+      heldQuiet:
+        previous !== undefined &&
+        isQuiet(now - previous.core.lastHeardAt, previous.core.recovery.rtt.pto(0)),
     });
     if (!keep) return channel.close(ChannelErrorCode.application, REPLACED);
     this.#held.set(channel, { ours, attachedAt: now });

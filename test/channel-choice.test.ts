@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DIAL_ROUND_MS, keepNewChannel } from '../src/channel-choice.js';
+import { DIAL_ROUND_MS, isQuiet, keepNewChannel, QUIET_MS } from '../src/channel-choice.js';
 
 const base = { now: 50_000, dialStartedAt: 49_000 };
 
@@ -30,5 +30,19 @@ describe('keepNewChannel', () => {
     expect(keepNewChannel({ ...base, held: old, ours: false, lowerKey: true })).toBe(true);
     const before = { ours: false, attachedAt: base.dialStartedAt - 1 };
     expect(keepNewChannel({ ...base, held: before, ours: true, lowerKey: false })).toBe(true);
+  });
+
+  it("inside a round, the lower host takes the peer's channel when its own has gone quiet", () => {
+    const oursFirst = { ours: true, attachedAt: 49_500 };
+    const choice = { ...base, held: oursFirst, ours: false, lowerKey: true };
+    expect(keepNewChannel({ ...choice, heldQuiet: false })).toBe(false);
+    expect(keepNewChannel({ ...choice, heldQuiet: true })).toBe(true);
+  });
+
+  it('a channel is quiet after a second, or three probe timeouts if longer, with nothing heard', () => {
+    expect(isQuiet(QUIET_MS, 10)).toBe(false);
+    expect(isQuiet(QUIET_MS + 1, 10)).toBe(true);
+    expect(isQuiet(2000, 700)).toBe(false);
+    expect(isQuiet(2101, 700)).toBe(true);
   });
 });

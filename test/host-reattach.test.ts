@@ -113,6 +113,28 @@ describe('Host: streams across channels', () => {
     expect(atClient.got.errors).toEqual([]);
   });
 
+  it('a higher-key peer that lost its end of a channel just dialled is taken back at once, not after the dial round', async () => {
+    // Seed 4: the client, which dialled, holds the lower key, so the server's dial back falls
+    // inside the client's round of crossed dials.
+    const { net, client, server, clientSim, serverSim, atClient, atServer, done } =
+      await swapping(4);
+    expect(Buffer.compare(client.eid.publicKey, server.eid.publicKey)).toBeLessThan(0);
+    net.runFor(150);
+    const first = client.channelTo(server.eid);
+    net.partition([clientSim], [serverSim]);
+    server.channelTo(client.eid)?.close(ChannelErrorCode.internal, 'lost state');
+    net.runFor(100);
+    net.healAll();
+    const healed = net.now();
+    net.runUntil(done, 60_000);
+    // The client's channel went quiet when the server dropped it, so the server's new one wins
+    // once the quiet second has passed, well inside the 10 s round.
+    expect(net.now() - healed).toBeLessThan(5000);
+    expect(client.channelTo(server.eid)).not.toBe(first);
+    expect(atClient.joined()).toEqual(pattern(BYTES, 2));
+    expect(atServer[0]?.joined()).toEqual(pattern(BYTES, 1));
+  });
+
   it("a peer's host closing ends the streams it shared at once, with peer-closed, and no dial follows", async () => {
     const { net, client, server, stream, atClient } = await swapping(3);
     net.runFor(150);

@@ -318,6 +318,11 @@ export class ChannelCore<T = never, P extends ChannelPath = ChannelPath> {
     this.#visitor = this.#makeVisitor();
   }
 
+  /** When the last authenticated packet arrived, ms on the channel's clock. */
+  get lastHeardAt(): number {
+    return this.#lastHeard;
+  }
+
   get linkState(): LinkState {
     return this.#link;
   }
