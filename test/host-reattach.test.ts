@@ -67,6 +67,22 @@ async function swapping(seed = 1) {
   return { ...pair, stream, atClient, atServer, done };
 }
 
+/**
+ * 150 ms into the transfer the server drops its end of the channel, and its CLOSE is lost in a
+ * partition lasting `partitionMs`: the client learns nothing from the network. Returns the
+ * client's channel of before.
+ */
+function serverDropsUnheard(pair: Awaited<ReturnType<typeof swapping>>, partitionMs: number) {
+  const { net, client, server, clientSim, serverSim } = pair;
+  net.runFor(150);
+  const first = client.channelTo(server.eid);
+  net.partition([clientSim], [serverSim]);
+  server.channelTo(client.eid)?.close(ChannelErrorCode.internal, 'lost state');
+  net.runFor(partitionMs);
+  net.healAll();
+  return first;
+}
+
 describe('Host: streams across channels', () => {
   it('a channel that fails mid-transfer is replaced; both directions arrive exactly once, in order', async () => {
     const { net, client, server, stream, atClient, atServer, done } = await swapping();
@@ -97,15 +113,9 @@ describe('Host: streams across channels', () => {
   });
 
   it('a host that dropped the channel unheard dials back, and the streams carry on', async () => {
-    const { net, client, server, clientSim, serverSim, atClient, atServer, done } =
-      await swapping(2);
-    net.runFor(150);
-    const first = client.channelTo(server.eid);
-    // The server's CLOSE is lost in a partition: the client learns nothing from the network.
-    net.partition([clientSim], [serverSim]);
-    server.channelTo(client.eid)?.close(ChannelErrorCode.internal, 'lost state');
-    net.runFor(500);
-    net.healAll();
+    const pair = await swapping(2);
+    const { net, client, server, atClient, atServer, done } = pair;
+    const first = serverDropsUnheard(pair, 500);
     net.runUntil(done, 60_000);
     expect(client.channelTo(server.eid)).not.toBe(first);
     expect(atClient.joined()).toEqual(pattern(BYTES, 2));
@@ -116,15 +126,10 @@ describe('Host: streams across channels', () => {
   it('a higher-key peer that lost its end of a channel just dialled is taken back at once, not after the dial round', async () => {
     // Seed 4: the client, which dialled, holds the lower key, so the server's dial back falls
     // inside the client's round of crossed dials.
-    const { net, client, server, clientSim, serverSim, atClient, atServer, done } =
-      await swapping(4);
+    const pair = await swapping(4);
+    const { net, client, server, atClient, atServer, done } = pair;
     expect(Buffer.compare(client.eid.publicKey, server.eid.publicKey)).toBeLessThan(0);
-    net.runFor(150);
-    const first = client.channelTo(server.eid);
-    net.partition([clientSim], [serverSim]);
-    server.channelTo(client.eid)?.close(ChannelErrorCode.internal, 'lost state');
-    net.runFor(100);
-    net.healAll();
+    const first = serverDropsUnheard(pair, 100);
     const healed = net.now();
     net.runUntil(done, 60_000);
     // The client's channel went quiet when the server dropped it, so the server's new one wins
